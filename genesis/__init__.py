@@ -1,0 +1,22 @@
+"""Genesis: a deep learning framework whose public API is PyTorch's."""
+from . import dtypes as _dtypes
+from .dtypes import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16,
+                     bfloat16, float32, float64, promote_types, result_type, finfo, iinfo,
+                     set_default_dtype, get_default_dtype)
+from .device import device
+from .tensor import Tensor, Size
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
+                                 is_grad_enabled, is_inference_mode_enabled)
+from . import autograd, testing
+from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, full, empty,
+                       zeros_like, ones_like, empty_like, full_like)
+from .ops.elementwise import *  # noqa: F401,F403  (functions named as PyTorch's)
+from .ops.reduce import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+
+half, float, double, long, short = float16, float32, float64, int64, int16
+int = int32
+cfloat = None
+
+__version__ = "0.1.0"

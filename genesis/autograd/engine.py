@@ -1,0 +1,315 @@
+"""The backward engine: dependency counting over grad_fn nodes, gradient buffers,
+broadcast undoing at edges, leaf accumulation, tensor hooks, graph freeing."""
+import weakref
+
+from ..dtypes import _by_np
+from ..tensor import Tensor, _make
+from .grad_mode import state as _state
+
+
+class AccumulateGrad:
+    """The node that stores a leaf's gradient into ``.grad``."""
+    _hooks = None
+    _retain = None
+    _edges = ()
+    _n_out = 1
+    next_functions = ()
+
+    def __init__(self, variable):
+        self._var = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        return self._var()
+
+    @staticmethod
+    def name():
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def acc_node(t):
+    if t._acc is None:
+        t._acc = AccumulateGrad(t)
+    return t._acc
+
+
+class RemovableHandle:
+    def __init__(self, lst, item):
+        self._lst, self._item = lst, item
+
+    def remove(self):
+        try:
+            self._lst.remove(self._item)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _node_of(t):
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (acc_node(t), 0)
+
+
+def register_tensor_hook(t, hook):
+    node, nr = _node_of(t)
+    if node._hooks is None:
+        node._hooks = {}
+    lst = node._hooks.setdefault(nr, [])
+    lst.append(hook)
+    return RemovableHandle(lst, hook)
+
+
+def retain_grad(t):
+    node, nr = _node_of(t)
+    if node._retain is None:
+        node._retain = {}
+    node._retain[nr] = weakref.ref(t)
+    t._retains_grad = True
+
+
+def _zeros(meta):
+    shape, dtype, be = meta
+    t = _make(be.full(shape, 0, dtype))
+    return t
+
+
+def _owns(g):
+    f = g._data.flags
+    return f.c_contiguous and f.writeable and g._data.base is None
+
+
+def _accumulate_leaf(var, g, owned, create_graph):
+    old = var._grad
+    if old is None:
+        if not create_graph:
+            g = g.detach() if g.grad_fn is None and owned and _owns(g) else g.detach().clone()
+        var._grad = g
+    elif create_graph or _state.grad_enabled:
+        var._grad = old + g
+    else:
+        try:
+            old._be.add(old._data, g._data, out=old._data)
+        except (ValueError, TypeError):
+            var._grad = old + g
+
+
+def _check_root_grad(i, t, g):
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs "
+                               f"(the output has shape {list(t.shape)})")
+        return _make(t._be.full(t._data.shape, 1, t._data.dtype))
+    if not isinstance(g, Tensor):
+        raise TypeError(f"gradients must be Tensors or None, got {type(g).__name__}")
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                           f"{g.shape} and output[{i}] has a shape of {t.shape}.")
+    return g
+
+
+def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
+                 allow_unused=False, accumulate=True):
+    """Backpropagate from ``tensors``. With ``inputs``, returns their gradients (and, when
+    ``accumulate`` is False, leaves every ``.grad`` untouched)."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        node, nr = _node_of(t)
+        roots.append((node, nr, _check_root_grad(i, t, g)))
+
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for k, x in enumerate(inputs):
+            if not isinstance(x, Tensor) or not x._requires_grad:
+                raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not "
+                                   "require grad")
+            node, nr = _node_of(x)
+            capture.setdefault((id(node), nr), []).append(k)
+        results = [None] * len(inputs)
+
+    # count, for every node, the edges that lead into it
+    deps, stack, seen = {}, [], set()
+    for node, _, _ in roots:
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.append(node)
+    while stack:
+        for e in stack.pop()._edges:
+            if e is not None:
+                k = id(e[0])
+                deps[k] = deps.get(k, 0) + 1
+                if k not in seen:
+                    seen.add(k)
+                    stack.append(e[0])
+
+    buffers, owned = {}, set()
+    for node, nr, g in roots:
+        buf = buffers.get(id(node))
+        if buf is None:
+            buf = buffers[id(node)] = [None] * node._n_out
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    ready = [node for node, _, _ in roots if not deps.get(id(node))]
+    ready = list({id(n): n for n in ready}.values())
+
+    prev = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(id(node), None) or [None] * node._n_out
+            if node._hooks:
+                for nr, hooks in node._hooks.items():
+                    for h in list(hooks):
+                        if grads[nr] is not None:
+                            r = h(grads[nr])
+                            if r is not None:
+                                grads[nr] = r
+                                owned.discard(id(r))
+            if node._retain:
+                for nr, ref in node._retain.items():
+                    t = ref()
+                    if t is not None and grads[nr] is not None:
+                        g = grads[nr] if create_graph else grads[nr].detach()
+                        owned.discard(id(grads[nr]))
+                        t._grad = g if t._grad is None else t._grad + g
+            if capture is not None:
+                for nr in range(len(grads)):
+                    ks = capture.get((id(node), nr))
+                    if ks and grads[nr] is not None:
+                        for k in ks:
+                            results[k] = grads[nr]
+            if isinstance(node, AccumulateGrad):
+                var = node._var()
+                g = grads[0]
+                if var is not None and g is not None and accumulate and (
+                        capture is None or (id(node), 0) in capture):
+                    _accumulate_leaf(var, g, id(g) in owned, create_graph)
+                continue
+            if all(g is None for g in grads):
+                in_grads = (None,) * len(node._edges)
+            else:
+                if node._n_out > 1 and node._materialize:
+                    grads = [g if g is not None or m is None else _zeros(m)
+                             for g, m in zip(grads, node._out_meta)]
+                in_grads = type(node).backward(node, *grads)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node._edges):
+                    raise RuntimeError(f"function {node.name()} returned an incorrect number "
+                                       f"of gradients (expected {len(node._edges)}, got "
+                                       f"{len(in_grads)})")
+                if not retain_graph:
+                    node._release()
+            incoming = {id(g) for g in grads}
+            counts = {}
+            for g in in_grads:
+                if g is not None:
+                    counts[id(g)] = counts.get(id(g), 0) + 1
+            for e, g, m in zip(node._edges, in_grads, node._in_meta):
+                if e is None:
+                    continue
+                child, nr = e
+                k = id(child)
+                if g is not None:
+                    fresh = id(g) not in incoming and counts[id(g)] == 1
+                    if g._data.shape != m[0]:
+                        g = _sum_to(g, m[0], node)
+                        fresh = True
+                    if g._data.dtype != m[1]:
+                        g = g.to(_by_np[m[1]])
+                        fresh = True
+                    buf = buffers.get(k)
+                    if buf is None:
+                        buf = buffers[k] = [None] * child._n_out
+                    if buf[nr] is None:
+                        buf[nr] = g
+                    else:
+                        owned.discard(id(buf[nr]))
+                        g = buf[nr] = buf[nr] + g
+                        fresh = True
+                    if fresh:
+                        owned.add(id(g))
+                deps[k] -= 1
+                if deps[k] == 0:
+                    ready.append(child)
+    finally:
+        _state.grad_enabled = prev
+
+    if capture is not None:
+        for k, x in enumerate(inputs):
+            if results[k] is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is "
+                                   "the desired behavior.")
+        return results
+    return None
+
+
+def _sum_to(g, shape, node):
+    try:
+        return g.sum_to_size(shape)
+    except RuntimeError:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient: got shape "
+                           f"{list(g.shape)} but expected shape compatible with "
+                           f"{list(shape)}") from None
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """``genesis.autograd.backward``: accumulate gradients of ``tensors`` into leaves."""
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(grads)} gradients for {len(tensors)} tensors")
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        res = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
+                           allow_unused=True, accumulate=False)
+        for x, g in zip(inputs, res):
+            if g is not None:
+                _accumulate_leaf(x, g, False, create_graph)
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """``genesis.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``,
+    without touching any ``.grad``."""
+    outputs = _as_tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad_outputs has {len(grads)} elements but outputs has "
+                           f"{len(outputs)}")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    res = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                       allow_unused=allow_unused, accumulate=False)
+    if materialize_grads:
+        res = [r if r is not None else _zeros((x._data.shape, x._data.dtype, x._be))
+               for r, x in zip(res, inputs)]
+    return tuple(res)

@@ -1,0 +1,186 @@
+"""Function: an op's forward and backward in one class. An instance is both the ``ctx``
+its forward and backward see and the node of the graph (``tensor.grad_fn``)."""
+from ..tensor import Tensor, _make
+from .grad_mode import state as _state
+
+_new = object.__new__
+
+
+class Function:
+    """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` static methods
+    and call ``apply``. Built-in ops' forwards return backend arrays; custom ones return
+    Tensors. ``backward`` returns one gradient (or None) per forward argument, written
+    with genesis ops so that ``create_graph=True`` differentiates it again."""
+
+    _save_output = False     # built-ins whose backward reads their output set this
+    _materialize = True
+    _freed = False
+    _saved = ()
+    _hooks = None            # {output_nr: [tensor hooks]}
+    _retain = None           # {output_nr: weakref of a tensor that retains its grad}
+    _n_out = 1
+    _out_meta = None
+    _non_diff = None
+    _edges = ()
+    needs_input_grad = ()
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method "
+                                  "for your custom autograd.Function to use it with "
+                                  "backward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = _new(cls)
+        if _state.grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    return _apply_with_grad(cls, ctx, args)
+        out = cls.forward(ctx, *args)
+        if type(out) is tuple:
+            return tuple(_plain(o) for o in out)
+        return _plain(out)
+
+    # ---- ctx API
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+        self._saved_ver = tuple(t._ver[0] if t is not None and t._ver else 0 for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access "
+                "saved tensors after they have already been freed). Saved intermediate "
+                "values of the graph are freed when you call .backward() or autograd.grad(). "
+                "Specify retain_graph=True if you need to backward through the graph a second "
+                "time or if you need to access saved tensors after calling backward.")
+        saved = self._saved
+        for t, v in zip(saved, self._saved_ver):
+            if t is not None and (t._ver[0] if t._ver else 0) != v:
+                _raise_modified(t, v)
+        return saved
+
+    @property
+    def output(self):
+        """The op's (single) output, for backwards that read it; checked for in-place
+        changes like a saved tensor. Kept as data so the node does not own its output."""
+        if self._freed:
+            self.saved_tensors   # raises the freed-graph error
+        data, box = self._out
+        if box[0]:
+            t = _make(data)
+            t.grad_fn, t._ver = self, box
+            _raise_modified(t, 0)
+        t = _make(data)
+        t._requires_grad, t.grad_fn, t._ver = True, self, box
+        return t
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors):
+        for t in tensors:
+            t._bump_version()
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    def _release(self):
+        self._freed = True
+        self._saved = ()
+        self.__dict__.pop("_out", None)
+
+    # ---- graph node API
+    @property
+    def next_functions(self):
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._edges)
+
+    @classmethod
+    def name(cls):
+        n = cls.__name__
+        return n if n.endswith("Backward") else n + "Backward"
+
+    def register_hook(self, hook):
+        raise NotImplementedError("hooks on graph nodes are not supported; use "
+                                  "Tensor.register_hook")
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+BackwardCFunction = Function
+
+
+def _raise_modified(t, expected):
+    fn = t.grad_fn
+    where = f", which is output {t._output_nr} of {fn.name()}," if fn is not None else ""
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{t.dtype} {list(t.shape)}]{where} is at version {t._version}; "
+        f"expected version {expected} instead. Hint: the tensor was changed in place after "
+        "it was saved for backward; use an out-of-place op or .clone() it first.")
+
+
+_PY_SCALARS = (int, float, bool)
+
+
+def _plain(o):
+    if isinstance(o, Tensor) or o is None or type(o) in _PY_SCALARS:
+        return o
+    return _make(o)
+
+
+def _apply_with_grad(cls, ctx, args):
+    from .engine import acc_node
+    edges, meta, needs = [], [], []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a._acc or acc_node(a), 0))
+            meta.append((a._data.shape, a._data.dtype, a._be))
+            needs.append(True)
+        else:
+            edges.append(None)
+            meta.append(None)
+            needs.append(False)
+    ctx._edges, ctx._in_meta, ctx.needs_input_grad = edges, meta, tuple(needs)
+    _state.grad_enabled = False
+    try:
+        out = cls.forward(ctx, *args)
+    finally:
+        _state.grad_enabled = True
+    if type(out) is tuple:
+        ctx._n_out = len(out)
+        outs = tuple(_attach(ctx, o, i, args) for i, o in enumerate(out))
+        ctx._out_meta = [(o._data.shape, o._data.dtype, o._be) if isinstance(o, Tensor)
+                         else None for o in outs]
+        return outs
+    out = _attach(ctx, out, 0, args)
+    if cls._save_output:
+        box = out._ver = [0]
+        ctx._out = (out._data, box)
+    return out
+
+
+def _attach(ctx, o, i, args):
+    if o is None or type(o) in _PY_SCALARS:
+        return o
+    if isinstance(o, Tensor):
+        if any(o is a for a in args):      # returning an input gives an alias of it
+            data, o = o, _make(o._data)
+            o._ver = data._ver if data._ver else data.__dict__.setdefault("_ver", [0])
+    else:
+        o = _make(o)
+    if ctx._non_diff and id(o) in ctx._non_diff or not o.is_floating_point():
+        return o
+    o._requires_grad, o.grad_fn, o._output_nr = True, ctx, i
+    return o

@@ -1,0 +1,178 @@
+"""What every ops module needs: operand promotion, dim handling, in-place commits."""
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _make, _wrap_dim
+from ..autograd.grad_mode import state as grad_state
+
+_by_np = _dt._by_np
+CAT = {d.np: d._cat for d in _dt.ALL}          # 0 bool, 1 integral, 2 floating
+FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
+
+wrap_dim = _wrap_dim
+
+
+def default_float():
+    return _dt.get_default_dtype().np
+
+
+def be_of(a, b=None):
+    """The backend of the tensors among a and b; RuntimeError when they differ."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and b._be is not a._be:
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {a.device} and {b.device}!")
+        return a._be
+    return b._be
+
+
+def pair(a, b):
+    """a and b as arrays (or Python scalars) in PyTorch's result dtype of the two."""
+    if isinstance(a, Tensor):
+        x = a._data
+        if isinstance(b, Tensor):
+            y = b._data
+            if x.dtype == y.dtype:
+                return x, y
+            rt = _dt.result_type(a, b).np
+            return _cast(a, rt), _cast(b, rt)
+        return _with_scalar(a, x, b)
+    if isinstance(b, Tensor):
+        return _with_scalar(b, b._data, a)[::-1]
+    raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and "
+                    f"{type(b).__name__}")
+
+
+def _with_scalar(t, x, s):
+    c = CAT[x.dtype]
+    ts = type(s)
+    if ts is float:
+        if c == 2:
+            return x, s
+    elif ts is int:
+        if c >= 1:
+            return x, s
+    elif ts is bool:
+        return x, s
+    elif isinstance(s, (np.generic, np.ndarray)):
+        s = s.item()
+        return _with_scalar(t, x, s)
+    elif not isinstance(s, (int, float)):
+        raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
+    rt = _dt.result_type(t, s).np
+    return _cast(t, rt), s
+
+
+def _cast(t, npd):
+    x = t._data
+    return x if x.dtype == npd else t._be.astype(x, npd)
+
+
+def to_float(t):
+    """t's array, cast to the default float dtype when t is integral or bool."""
+    x = t._data
+    if x.dtype in FLOAT_NP:
+        return x
+    return t._be.astype(x, default_float())
+
+
+def is_float(t):
+    return t._data.dtype in FLOAT_NP
+
+
+def dims(dim, ndim):
+    """A dim argument (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (wrap_dim(int(dim), ndim),)
+    ds = tuple(sorted(wrap_dim(int(d), ndim) for d in dim))
+    if len(set(ds)) != len(ds):
+        raise RuntimeError(f"dim {ds[0]} appears multiple times in the list of dims")
+    return ds if ds or ndim == 0 else tuple(range(ndim))
+
+
+def as_tensor_like(v, like):
+    """A scalar or array-like as a Tensor on like's device."""
+    if isinstance(v, Tensor):
+        return v
+    arr = np.asarray(v)
+    if arr.dtype == np.float64 and not isinstance(v, np.ndarray):
+        arr = arr.astype(default_float())
+    return _make(like._be.from_host(arr, arr.dtype))
+
+
+def shape_arg(shape):
+    """Sizes given as f(2, 3) or f((2, 3)) or f(Size)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def can_cast(src, dst):
+    """PyTorch's rule for writing a result into an existing tensor: no float into an
+    integral tensor, nothing but bool into a bool one."""
+    return CAT[np.dtype(src)] <= CAT[np.dtype(dst)]
+
+
+def commit_inplace(t, out):
+    """Make t hold out's value and history: the in-place form of an op computed out of
+    place. Bumps t's version; a view's base takes the change into its history too."""
+    src = out._data
+    if not can_cast(src.dtype, t._data.dtype):
+        raise RuntimeError(f"result type {_by_np[src.dtype].name.capitalize()} can't be "
+                           f"cast to the desired output type {t.dtype.name.capitalize()}")
+    if src is not t._data:
+        t._be.copyto(t._data, src, casting="unsafe")
+    t._bump_version()
+    if out._requires_grad and grad_state.grad_enabled:
+        base = t._base
+        if base is not None and (base._requires_grad or out._requires_grad):
+            from .shape import rebase_view
+            rebase_view(t, out)
+        else:
+            t._requires_grad, t.grad_fn, t._output_nr = True, out.grad_fn, out._output_nr
+    return t
+
+
+def check_inplace(t, *others):
+    """Raise PyTorch's error for an in-place change of a leaf that requires grad; return
+    whether the change has to be recorded in the graph."""
+    if not grad_state.grad_enabled:
+        return False
+    if t._requires_grad and t.grad_fn is None:
+        if t._base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                               "in an in-place operation.")
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if t._requires_grad:
+        return True
+    if t._base is not None and t._base._requires_grad:
+        return True
+    return any(isinstance(o, Tensor) and o._requires_grad for o in others)
+
+
+def snapshot(t):
+    """A copy of t's value with t's place in the graph, to compute an in-place op out of
+    place while t's memory is overwritten."""
+    s = _make(t._be.copy(t._data))
+    s._requires_grad, s.grad_fn, s._output_nr = t._requires_grad, t.grad_fn, t._output_nr
+    if t.grad_fn is None and t._requires_grad:
+        s.grad_fn = None
+    return s
+
+
+def inplace(t, op, *args, prim=None, **kwargs):
+    """t.op_(*args): with autograd through the out-of-place op, else straight into t's
+    memory with the backend's ``out=`` primitive ``prim`` when given."""
+    if check_inplace(t, *args):
+        return commit_inplace(t, op(snapshot(t), *args, **kwargs))
+    if prim is not None and args and not kwargs:
+        x, y = pair(t, args[0])
+        if x is t._data and can_cast(np.result_type(x, y) if not isinstance(y, np.ndarray)
+                                     else y.dtype, x.dtype):
+            getattr(t._be, prim)(x, y, out=x)
+            t._bump_version()
+            return t
+    return commit_inplace(t, op(t, *args, **kwargs))
