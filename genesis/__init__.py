@@ -14,6 +14,8 @@ from .ops.elementwise import *  # noqa: F401,F403  (functions named as PyTorch's
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.index import *  # noqa: F401,F403
+from .random import *  # noqa: F401,F403
 
 half, float, double, long, short = float16, float32, float64, int64, int16
 int = int32
