@@ -169,77 +169,67 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         while ready:
             node = ready.pop()
             grads = buffers.pop(id(node), None) or [None] * node._n_out
-            if node._hooks:
-                for nr, hooks in node._hooks.items():
-                    for h in list(hooks):
-                        if grads[nr] is not None:
-                            r = h(grads[nr])
-                            if r is not None:
-                                grads[nr] = r
-                                owned.discard(id(r))
-            if node._retain:
-                for nr, ref in node._retain.items():
-                    t = ref()
-                    if t is not None and grads[nr] is not None:
-                        g = grads[nr] if create_graph else grads[nr].detach()
-                        owned.discard(id(grads[nr]))
-                        t._grad = g if t._grad is None else t._grad + g
+            if node._hooks or node._retain:
+                _run_tensor_hooks(node, grads, owned, create_graph)
             if capture is not None:
                 for nr in range(len(grads)):
                     ks = capture.get((id(node), nr))
                     if ks and grads[nr] is not None:
                         for k in ks:
                             results[k] = grads[nr]
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 var = node._var()
                 g = grads[0]
                 if var is not None and g is not None and accumulate and (
                         capture is None or (id(node), 0) in capture):
                     _accumulate_leaf(var, g, id(g) in owned, create_graph)
                 continue
-            if all(g is None for g in grads):
-                in_grads = (None,) * len(node._edges)
+            n_out = node._n_out
+            if n_out == 1:
+                live = grads[0] is not None
             else:
-                if node._n_out > 1 and node._materialize:
+                live = any(g is not None for g in grads)
+                if live and node._materialize:
                     grads = [g if g is not None or m is None else _zeros(m)
                              for g, m in zip(grads, node._out_meta)]
+            edges = node._edges
+            if live:
                 in_grads = type(node).backward(node, *grads)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-                if len(in_grads) != len(node._edges):
+                if len(in_grads) != len(edges):
                     raise RuntimeError(f"function {node.name()} returned an incorrect number "
-                                       f"of gradients (expected {len(node._edges)}, got "
+                                       f"of gradients (expected {len(edges)}, got "
                                        f"{len(in_grads)})")
                 if not retain_graph:
                     node._release()
-            incoming = {id(g) for g in grads}
-            counts = {}
-            for g in in_grads:
-                if g is not None:
-                    counts[id(g)] = counts.get(id(g), 0) + 1
-            for e, g, m in zip(node._edges, in_grads, node._in_meta):
+            else:
+                in_grads = (None,) * len(edges)
+            for e, g, m in zip(edges, in_grads, node._in_meta):
                 if e is None:
                     continue
-                child, nr = e
+                child = e[0]
                 k = id(child)
                 if g is not None:
-                    fresh = id(g) not in incoming and counts[id(g)] == 1
-                    if g._data.shape != m[0]:
+                    gd = g._data
+                    fresh = False
+                    if gd.shape != m[0]:
                         g = _sum_to(g, m[0], node)
                         fresh = True
-                    if g._data.dtype != m[1]:
+                    if gd.dtype != m[1]:
                         g = g.to(_by_np[m[1]])
                         fresh = True
                     buf = buffers.get(k)
                     if buf is None:
                         buf = buffers[k] = [None] * child._n_out
+                    nr = e[1]
                     if buf[nr] is None:
                         buf[nr] = g
                     else:
-                        owned.discard(id(buf[nr]))
                         g = buf[nr] = buf[nr] + g
                         fresh = True
-                    if fresh:
+                    if type(child) is AccumulateGrad and (
+                            fresh or _exclusive(g, grads, in_grads)):
                         owned.add(id(g))
                 deps[k] -= 1
                 if deps[k] == 0:
@@ -255,6 +245,32 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                                    "the desired behavior.")
         return results
     return None
+
+
+def _run_tensor_hooks(node, grads, owned, create_graph):
+    """Hooks registered on the tensors this node produced, then retain_grad."""
+    if node._hooks:
+        for nr, hooks in node._hooks.items():
+            for h in list(hooks):
+                if grads[nr] is not None:
+                    r = h(grads[nr])
+                    if r is not None:
+                        grads[nr] = r
+                        owned.discard(id(r))
+    if node._retain:
+        for nr, ref in node._retain.items():
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                g = grads[nr] if create_graph else grads[nr].detach()
+                owned.discard(id(grads[nr]))
+                t._grad = g if t._grad is None else t._grad + g
+
+
+def _exclusive(g, grads, in_grads):
+    """Whether a gradient a backward returned is referenced from nowhere else, so that
+    a leaf may keep it as its .grad instead of a copy: not one of the node's incoming
+    gradients passed through, and not returned for two inputs."""
+    return all(g is not x for x in grads) and sum(g is x for x in in_grads) == 1
 
 
 def _sum_to(g, shape, node):

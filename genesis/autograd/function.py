@@ -1,6 +1,10 @@
 """Function: an op's forward and backward in one class. An instance is both the ``ctx``
 its forward and backward see and the node of the graph (``tensor.grad_fn``)."""
+import numpy as np
+
+from .. import dtypes as _dt
 from ..tensor import Tensor, _make
+from .engine import acc_node
 from .grad_mode import state as _state
 
 _new = object.__new__
@@ -45,14 +49,20 @@ class Function:
                 if isinstance(a, Tensor) and a._requires_grad:
                     return _apply_with_grad(cls, ctx, args)
         out = cls.forward(ctx, *args)
+        if type(out) is _ndarray:        # the common case, inlined
+            t = _new(Tensor)
+            t._data = out
+            return t
         if type(out) is tuple:
             return tuple(_plain(o) for o in out)
         return _plain(out)
 
     # ---- ctx API
     def save_for_backward(self, *tensors):
+        """Keep tensors (or None, or Python numbers) for backward, with their versions."""
         self._saved = tensors
-        self._saved_ver = tuple(t._ver[0] if t is not None and t._ver else 0 for t in tensors)
+        self._saved_ver = [t._ver[0] if isinstance(t, Tensor) and t._ver else 0
+                           for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -65,7 +75,7 @@ class Function:
                 "time or if you need to access saved tensors after calling backward.")
         saved = self._saved
         for t, v in zip(saved, self._saved_ver):
-            if t is not None and (t._ver[0] if t._ver else 0) != v:
+            if isinstance(t, Tensor) and t._ver and t._ver[0] != v:
                 _raise_modified(t, v)
         return saved
 
@@ -131,6 +141,8 @@ def _raise_modified(t, expected):
 
 
 _PY_SCALARS = (int, float, bool)
+_ndarray = np.ndarray
+_FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
 
 
 def _plain(o):
@@ -140,13 +152,15 @@ def _plain(o):
 
 
 def _apply_with_grad(cls, ctx, args):
-    from .engine import acc_node
     edges, meta, needs = [], [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a._acc or acc_node(a), 0))
-            meta.append((a._data.shape, a._data.dtype, a._be))
+            if fn is None:
+                fn = a._acc or acc_node(a)
+            edges.append((fn, a._output_nr))
+            d = a._data
+            meta.append((d.shape, d.dtype, a._be))
             needs.append(True)
         else:
             edges.append(None)
@@ -172,6 +186,12 @@ def _apply_with_grad(cls, ctx, args):
 
 
 def _attach(ctx, o, i, args):
+    if type(o) is _ndarray:          # the common case, inlined
+        t = _new(Tensor)
+        t._data = o
+        if o.dtype in _FLOAT_NP and not ctx._non_diff:
+            t._requires_grad, t.grad_fn, t._output_nr = True, ctx, i
+        return t
     if o is None or type(o) in _PY_SCALARS:
         return o
     if isinstance(o, Tensor):

@@ -67,16 +67,21 @@ class set_grad_enabled(_Mode):
     def clone(self):
         return set_grad_enabled.__new__(set_grad_enabled)._init(self.mode)
 
-    def _init(self, mode):
-        self.mode = mode
-        return self
-
     def __call__(self, fn):
         state.grad_enabled = self._prev     # as a decorator it does not change the mode now
         return super().__call__(fn)
 
     def _enabled(self):
         return self.mode
+
+    def __enter__(self):
+        # the mode was set by __init__, which also saved the mode to restore on exit
+        state.grad_enabled = self.mode
+
+    def _init(self, mode):
+        self.mode = mode
+        self._prev = state.grad_enabled
+        return self
 
 
 class inference_mode(_Mode):

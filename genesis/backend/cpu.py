@@ -7,6 +7,11 @@ import numpy as np
 
 from ..device import CPU
 
+# PyTorch returns inf/nan silently; NumPy would warn on every overflow or 0/0. Setting the
+# error state once costs nothing per call, where np.errstate() around each op costs more
+# than the op itself on small tensors (see docs/differences.md).
+np.seterr(all="ignore")
+
 _f64 = np.float64
 
 
@@ -70,7 +75,7 @@ logical_and, logical_or, logical_xor = np.logical_and, np.logical_or, np.logical
 bitwise_and, bitwise_or, bitwise_xor = np.bitwise_and, np.bitwise_or, np.bitwise_xor
 left_shift, right_shift = np.left_shift, np.right_shift
 where, clip = np.where, np.clip
-sum, prod, amax, amin = np.sum, np.prod, np.amax, np.amin
+sum, prod, amax, amin = np.add.reduce, np.multiply.reduce, np.maximum.reduce, np.minimum.reduce
 argmax, argmin, all, any = np.argmax, np.argmin, np.all, np.any
 cumsum, cumprod = np.cumsum, np.cumprod
 searchsorted = np.searchsorted
@@ -91,8 +96,7 @@ def rsqrt(x, out=None):
 def sigmoid(x, out=None):
     # 1/(1+exp(-x)), written so that no intermediate overflows to a warning
     out = np.negative(x, out=out)
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
+    np.exp(out, out=out)
     np.add(out, 1, out=out)
     return np.divide(1, out, out=out)
 

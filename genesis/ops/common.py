@@ -8,6 +8,7 @@ from ..autograd.grad_mode import state as grad_state
 _by_np = _dt._by_np
 CAT = {d.np: d._cat for d in _dt.ALL}          # 0 bool, 1 integral, 2 floating
 FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
+_BF16 = _dt.bfloat16.np
 
 wrap_dim = _wrap_dim
 
@@ -48,7 +49,8 @@ def _with_scalar(t, x, s):
     ts = type(s)
     if ts is float:
         if c == 2:
-            return x, s
+            # NumPy would promote bfloat16 with a Python float to float32
+            return x, (s if x.dtype is not _BF16 else _BF16.type(s))
     elif ts is int:
         if c >= 1:
             return x, s
@@ -60,7 +62,7 @@ def _with_scalar(t, x, s):
     elif not isinstance(s, (int, float)):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
     rt = _dt.result_type(t, s).np
-    return _cast(t, rt), s
+    return _cast(t, rt), (s if rt is not _BF16 else _BF16.type(s))
 
 
 def _cast(t, npd):
