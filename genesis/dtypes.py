@@ -1,4 +1,6 @@
 """dtype objects and PyTorch's type promotion rules."""
+import math
+
 import numpy as np
 import ml_dtypes
 
@@ -52,6 +54,12 @@ ALIASES = {"bool": bool_, "uint8": uint8, "int8": int8, "int16": int16, "short":
            "float32": float32, "float": float32, "float64": float64, "double": float64}
 
 _by_np = {d.np: d for d in ALL}
+
+# PyTorch's ScalarType names, which its error messages use ("result type Float can't be
+# cast to the desired output type Long")
+SCALAR_NAMES = {bool_: "Bool", uint8: "Byte", int8: "Char", int16: "Short", int32: "Int",
+                int64: "Long", float16: "Half", bfloat16: "BFloat16", float32: "Float",
+                float64: "Double"}
 
 
 def _by_name(name):
@@ -166,20 +174,23 @@ class finfo:
     def __init__(self, type=None):
         d = get_default_dtype() if type is None else to_dtype(type)
         if not d.is_floating_point:
-            raise TypeError(f"finfo expects a floating-point dtype, got {d}")
+            raise TypeError("finfo() requires a floating point input type, got "
+                            f"{d}; use iinfo for integral types")
         f = ml_dtypes.finfo(d.np)
         self.bits = d.itemsize * 8
         self.eps = float(f.eps)
         self.max = float(f.max)
         self.min = float(f.min)
         self.tiny = self.smallest_normal = float(f.tiny)
-        self.resolution = float(f.resolution)
+        # torch's resolution is 10**-digits, digits = floor(-log10(eps))
+        self.resolution = 10.0 ** -math.floor(-math.log10(self.eps))
         self.dtype = d.name
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
-                f"eps={self.eps}, smallest_normal={self.tiny}, tiny={self.tiny}, "
-                f"dtype={self.dtype})")
+        # torch prints the numbers with 6 significant digits
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, "
+                f"max={self.max:g}, eps={self.eps:g}, smallest_normal={self.tiny:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
 
 
 class iinfo:
@@ -187,13 +198,13 @@ class iinfo:
 
     def __init__(self, type):
         d = to_dtype(type)
-        if d.is_floating_point:
-            raise TypeError(f"iinfo expects an integral dtype, got {d}")
-        f = np.iinfo(np.uint8 if d is bool_ else d.np)
+        if d.is_floating_point or d is bool_:
+            raise TypeError(f"{d} is not supported by iinfo")
+        f = np.iinfo(d.np)
         self.bits = d.itemsize * 8
-        self.max = int(f.max) if d is not bool_ else 1
+        self.max = int(f.max)
         self.min = int(f.min)
         self.dtype = d.name
 
     def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"

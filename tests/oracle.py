@@ -44,7 +44,10 @@ def _as_tuple(x):
 
 
 def _np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "cpu") else np.asarray(t)
+    if torch is not None and isinstance(t, torch.Tensor):
+        t = t.detach()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 def _dtname(t):
@@ -59,7 +62,7 @@ def assert_same(g, t, rtol=None, atol=None, what="output"):
     r, a = TOL.get(_dtname(t), (0, 0))
     r, a = (rtol if rtol is not None else r), (atol if atol is not None else a)
     gv = _np(g).astype(np.float64) if _dtname(g) == "bfloat16" else _np(g)
-    tv = t.detach().float().numpy() if _dtname(t) == "bfloat16" else _np(t)
+    tv = _np(t)
     np.testing.assert_allclose(gv, tv, rtol=r, atol=a, equal_nan=True, err_msg=what)
 
 
@@ -94,9 +97,11 @@ def check(fn, *arrays, fn_torch=None, grad=True, noncontig=False, rtol=None, ato
     if not pairs:
         return gout
     r = rng(seed)
-    gos = [r.standard_normal(tuple(t.shape)).astype(_np(t).dtype) for _, t in pairs]
-    genesis.autograd.backward([g for g, _ in pairs], [genesis.tensor(x) for x in gos])
-    torch.autograd.backward([t for _, t in pairs], [torch.tensor(x) for x in gos])
+    gos = [r.standard_normal(tuple(t.shape)) for _, t in pairs]
+    genesis.autograd.backward([g for g, _ in pairs],
+                              [genesis.tensor(x).to(g.dtype) for x, (g, _) in zip(gos, pairs)])
+    torch.autograd.backward([t for _, t in pairs],
+                            [torch.tensor(x).to(t.dtype) for x, (_, t) in zip(gos, pairs)])
     for k, (g, t) in enumerate(zip(gl, tl)):
         if isinstance(t, torch.Tensor) and t.requires_grad:
             if t.grad is None:

@@ -1,10 +1,16 @@
 """The backward engine: dependency counting over grad_fn nodes, gradient buffers,
 broadcast undoing at edges, leaf accumulation, tensor hooks, graph freeing."""
+import itertools
 import weakref
+from heapq import heappush as _heappush, heappop as _heappop
 
 from ..dtypes import _by_np
 from ..tensor import Tensor, _make
 from .grad_mode import state as _state
+
+
+_counter = itertools.count()
+next_seq = _counter.__next__     # creation order of graph nodes; see run_backward
 
 
 class AccumulateGrad:
@@ -17,6 +23,7 @@ class AccumulateGrad:
 
     def __init__(self, variable):
         self._var = weakref.ref(variable)
+        self._seq = next_seq()
 
     @property
     def variable(self):
@@ -89,7 +96,7 @@ def _accumulate_leaf(var, g, owned, create_graph):
     old = var._grad
     if old is None:
         if not create_graph:
-            g = g.detach() if g.grad_fn is None and owned and _owns(g) else g.detach().clone()
+            g = _make(g._data if owned and _owns(g) else g._be.copy(g._data))
         var._grad = g
     elif create_graph or _state.grad_enabled:
         var._grad = old + g
@@ -139,36 +146,24 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             capture.setdefault((id(node), nr), []).append(k)
         results = [None] * len(inputs)
 
-    # count, for every node, the edges that lead into it
-    deps, stack, seen = {}, [], set()
-    for node, _, _ in roots:
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.append(node)
-    while stack:
-        for e in stack.pop()._edges:
-            if e is not None:
-                k = id(e[0])
-                deps[k] = deps.get(k, 0) + 1
-                if k not in seen:
-                    seen.add(k)
-                    stack.append(e[0])
-
-    buffers, owned = {}, set()
+    # Every edge runs from a newer node to an older one (an op's inputs exist before it),
+    # so taking the pending node with the highest sequence number first guarantees that all
+    # gradients flowing into it have arrived: no dependency-counting pass is needed.
+    buffers, owned, heap = {}, set(), []
     for node, nr, g in roots:
-        buf = buffers.get(id(node))
+        k = id(node)
+        buf = buffers.get(k)
         if buf is None:
-            buf = buffers[id(node)] = [None] * node._n_out
+            buf = buffers[k] = [None] * node._n_out
+            _heappush(heap, (-node._seq, k, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    ready = [node for node, _, _ in roots if not deps.get(id(node))]
-    ready = list({id(n): n for n in ready}.values())
 
     prev = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(id(node), None) or [None] * node._n_out
+        while heap:
+            node = _heappop(heap)[2]
+            grads = buffers.pop(id(node))
             if node._hooks or node._retain:
                 _run_tensor_hooks(node, grads, owned, create_graph)
             if capture is not None:
@@ -184,56 +179,47 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         capture is None or (id(node), 0) in capture):
                     _accumulate_leaf(var, g, id(g) in owned, create_graph)
                 continue
-            n_out = node._n_out
-            if n_out == 1:
-                live = grads[0] is not None
-            else:
-                live = any(g is not None for g in grads)
-                if live and node._materialize:
-                    grads = [g if g is not None or m is None else _zeros(m)
-                             for g, m in zip(grads, node._out_meta)]
+            if node._n_out > 1 and node._materialize:
+                grads = [g if g is not None or m is None else _zeros(m)
+                         for g, m in zip(grads, node._out_meta)]
             edges = node._edges
-            if live:
-                in_grads = type(node).backward(node, *grads)
-                if type(in_grads) is not tuple:
-                    in_grads = (in_grads,)
-                if len(in_grads) != len(edges):
-                    raise RuntimeError(f"function {node.name()} returned an incorrect number "
-                                       f"of gradients (expected {len(edges)}, got "
-                                       f"{len(in_grads)})")
-                if not retain_graph:
-                    node._release()
-            else:
-                in_grads = (None,) * len(edges)
-            for e, g, m in zip(edges, in_grads, node._in_meta):
-                if e is None:
+            in_grads = type(node).backward(node, *grads)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(edges):
+                raise RuntimeError(f"function {node.name()} returned an incorrect number "
+                                   f"of gradients (expected {len(edges)}, got "
+                                   f"{len(in_grads)})")
+            if not retain_graph:
+                node._freed = True
+                node._saved = ()
+                if node._save_output:
+                    node._out = None
+            for e, g in zip(edges, in_grads):
+                if e is None or g is None:
                     continue
                 child = e[0]
+                gd = g._data
+                fresh = False
+                if gd.shape != e[2]:
+                    g = _sum_to(g, e[2], node)
+                    fresh = True
+                if gd.dtype is not e[3] and gd.dtype != e[3]:
+                    g = g.to(_by_np[e[3]])
+                    fresh = True
                 k = id(child)
-                if g is not None:
-                    gd = g._data
-                    fresh = False
-                    if gd.shape != m[0]:
-                        g = _sum_to(g, m[0], node)
-                        fresh = True
-                    if gd.dtype != m[1]:
-                        g = g.to(_by_np[m[1]])
-                        fresh = True
-                    buf = buffers.get(k)
-                    if buf is None:
-                        buf = buffers[k] = [None] * child._n_out
-                    nr = e[1]
-                    if buf[nr] is None:
-                        buf[nr] = g
-                    else:
-                        g = buf[nr] = buf[nr] + g
-                        fresh = True
-                    if type(child) is AccumulateGrad and (
-                            fresh or _exclusive(g, grads, in_grads)):
-                        owned.add(id(g))
-                deps[k] -= 1
-                if deps[k] == 0:
-                    ready.append(child)
+                buf = buffers.get(k)
+                if buf is None:
+                    buf = buffers[k] = [None] * child._n_out
+                    _heappush(heap, (-child._seq, k, child))
+                nr = e[1]
+                if buf[nr] is None:
+                    buf[nr] = g
+                else:
+                    g = buf[nr] = buf[nr] + g
+                    fresh = True
+                if type(child) is AccumulateGrad and (fresh or _exclusive(g, grads, in_grads)):
+                    owned.add(id(g))
     finally:
         _state.grad_enabled = prev
 

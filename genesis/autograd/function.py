@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _make
-from .engine import acc_node
+from .engine import acc_node, next_seq
 from .grad_mode import state as _state
 
 _new = object.__new__
@@ -27,6 +27,12 @@ class Function:
     _non_diff = None
     _edges = ()
     needs_input_grad = ()
+    _array_forward = False   # set for genesis's own ops, whose forwards compute on arrays
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_array_forward" not in cls.__dict__:
+            cls._array_forward = cls.__module__.startswith("genesis.ops.")
 
     @staticmethod
     def forward(ctx, *args):
@@ -152,26 +158,29 @@ def _plain(o):
 
 
 def _apply_with_grad(cls, ctx, args):
-    edges, meta, needs = [], [], []
+    # one edge per argument: (node, output_nr, shape, dtype, backend) of an input that
+    # requires grad, else None; shape and dtype let the engine reduce broadcast gradients
+    edges = []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             fn = a.grad_fn
             if fn is None:
                 fn = a._acc or acc_node(a)
-            edges.append((fn, a._output_nr))
             d = a._data
-            meta.append((d.shape, d.dtype, a._be))
-            needs.append(True)
+            edges.append((fn, a._output_nr, d.shape, d.dtype, a._be))
         else:
             edges.append(None)
-            meta.append(None)
-            needs.append(False)
-    ctx._edges, ctx._in_meta, ctx.needs_input_grad = edges, meta, tuple(needs)
-    _state.grad_enabled = False
-    try:
+    ctx._edges = edges
+    ctx.needs_input_grad = tuple([e is not None for e in edges])
+    ctx._seq = next_seq()
+    if cls._array_forward:
         out = cls.forward(ctx, *args)
-    finally:
-        _state.grad_enabled = True
+    else:                   # a Tensor-level forward must not record a graph of its own
+        _state.grad_enabled = False
+        try:
+            out = cls.forward(ctx, *args)
+        finally:
+            _state.grad_enabled = True
     if type(out) is tuple:
         ctx._n_out = len(out)
         outs = tuple(_attach(ctx, o, i, args) for i, o in enumerate(out))

@@ -42,7 +42,11 @@ def _analytical(fn, inputs, diff_idx):
     outs = _flat_outputs(fn, inputs)
     rows = []
     diff = [inputs[k] for k in diff_idx]
+    n = sum(x.numel() for x in diff)
     for o in outs:
+        if not o.requires_grad:       # constant in the inputs (e.g. relu's first derivative)
+            rows.extend(np.zeros(n) for _ in range(o.numel()))
+            continue
         for j in range(o.numel()):
             onehot = np.zeros(o._data.size, o._data.dtype)
             onehot[j] = 1
@@ -51,7 +55,6 @@ def _analytical(fn, inputs, diff_idx):
             rows.append(np.concatenate([
                 (g._data.astype(np.float64).reshape(-1) if g is not None
                  else np.zeros(x.numel())) for g, x in zip(gs, diff)]))
-    n = sum(x.numel() for x in diff)
     return np.stack(rows) if rows else np.zeros((0, n))
 
 

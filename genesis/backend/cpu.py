@@ -75,13 +75,59 @@ logical_and, logical_or, logical_xor = np.logical_and, np.logical_or, np.logical
 bitwise_and, bitwise_or, bitwise_xor = np.bitwise_and, np.bitwise_or, np.bitwise_xor
 left_shift, right_shift = np.left_shift, np.right_shift
 where, clip = np.where, np.clip
-sum, prod, amax, amin = np.add.reduce, np.multiply.reduce, np.maximum.reduce, np.minimum.reduce
 argmax, argmin, all, any = np.argmax, np.argmin, np.all, np.any
 cumsum, cumprod = np.cumsum, np.cumprod
 searchsorted = np.searchsorted
 matmul = np.matmul
-reshape, transpose, broadcast_to = np.reshape, np.transpose, np.broadcast_to
 take_along_axis, put_along_axis, concatenate = np.take_along_axis, np.put_along_axis, np.concatenate
+
+
+# reductions call the ufunc's reduce directly (np.sum's Python wrapper costs more than a
+# small reduction); axis=None means all axes, as NumPy's functions
+def sum(x, axis=None, dtype=None, keepdims=False, out=None):
+    return np.add.reduce(x, axis, dtype, out, keepdims)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False, out=None):
+    return np.multiply.reduce(x, axis, dtype, out, keepdims)
+
+
+def amax(x, axis=None, keepdims=False, out=None):
+    return np.maximum.reduce(x, axis, None, out, keepdims)
+
+
+def amin(x, axis=None, keepdims=False, out=None):
+    return np.minimum.reduce(x, axis, None, out, keepdims)
+
+
+def reshape(x, shape):
+    return x.reshape(shape)          # the method is 4x cheaper than np.reshape
+
+
+def transpose(x, axes):
+    return x.transpose(axes)
+
+
+def broadcast_to(x, shape):
+    """A read-only broadcast view. Built with the ndarray constructor when x is
+    contiguous: np.broadcast_to costs ~3 us, which dominates small backward passes."""
+    if x.shape == shape:
+        return x
+    if not x.flags.c_contiguous or len(shape) < x.ndim:
+        return np.broadcast_to(x, shape)
+    lead = len(shape) - x.ndim
+    strides = [0] * lead
+    for i, (n, st) in enumerate(zip(x.shape, x.strides)):
+        want = shape[lead + i]
+        if n == want:
+            strides.append(st)
+        elif n == 1:
+            strides.append(0)
+        else:
+            return np.broadcast_to(x, shape)      # raises NumPy's error
+    r = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+    r.flags.writeable = False
+    return r
 
 
 def reciprocal(x, out=None):
@@ -171,7 +217,9 @@ def sort(x, axis, descending=False, stable=False):
 
 
 def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None):
-    return np.unique(x, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
+    # equal_nan=False: every NaN is its own unique value, as in PyTorch
+    return np.unique(x, return_inverse=return_inverse, return_counts=return_counts, axis=axis,
+                     equal_nan=False)
 
 
 def nonzero(x):
@@ -202,6 +250,10 @@ def reduce_at(op, x, index, values):
 
 def uniform(gen, shape, low, high, dtype):
     r = gen._np.random(shape, dtype=np.float32 if dtype == np.float32 else _f64)
+    if np.dtype(dtype).itemsize == 2:
+        # float16/bfloat16: k / 2**digits as PyTorch, so rounding never gives 1.0
+        scale = 2048.0 if dtype == np.float16 else 256.0
+        r = np.floor(r * scale) / scale
     if low != 0 or high != 1:
         r = r * (high - low) + low
     return r.astype(dtype, copy=False)

@@ -122,8 +122,9 @@ def commit_inplace(t, out):
     place. Bumps t's version; a view's base takes the change into its history too."""
     src = out._data
     if not can_cast(src.dtype, t._data.dtype):
-        raise RuntimeError(f"result type {_by_np[src.dtype].name.capitalize()} can't be "
-                           f"cast to the desired output type {t.dtype.name.capitalize()}")
+        names = _dt.SCALAR_NAMES
+        raise RuntimeError(f"result type {names[_by_np[src.dtype]]} can't be cast to the "
+                           f"desired output type {names[t.dtype]}")
     if src is not t._data:
         t._be.copyto(t._data, src, casting="unsafe")
     t._bump_version()

@@ -5,21 +5,50 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
-from .common import (pair, be_of, to_float, is_float, default_float, inplace, check_inplace,
-                     commit_inplace, snapshot, as_tensor_like, CAT, FLOAT_NP)
+from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
+                     commit_inplace, snapshot, as_tensor_like, CAT, FLOAT_NP, _BF16)
+
+# public functions, named as torch's (the star import in genesis/__init__ takes these)
+__all__ = [
+    "abs", "absolute", "acos", "add", "addcdiv", "addcmul", "allclose", "arccos", "arcsin",
+    "arctan", "arctan2", "asin", "atan", "atan2", "bitwise_and", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "clamp",
+    "clamp_max", "clamp_min", "clip", "cos", "cosh", "div", "divide", "eq", "equal", "erf",
+    "erfinv", "exp", "exp2", "expm1", "fill_", "fix", "floor", "floor_divide", "fmod", "frac",
+    "ge", "greater", "greater_equal", "gt", "isclose", "isfinite", "isinf", "isnan",
+    "isneginf", "isposinf", "le", "lerp", "less", "less_equal", "log", "log10", "log1p",
+    "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "maximum",
+    "minimum", "mul", "multiply", "nan_to_num", "ne", "neg", "negative", "not_equal",
+    "positive", "pow", "reciprocal", "relu", "remainder", "round", "rsqrt", "rsub", "sigmoid",
+    "sign", "signbit", "sin", "sinh", "sqrt", "square", "sub", "subtract", "tan", "tanh",
+    "true_divide", "trunc", "where", "zero_",
+]
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
 # ---------------------------------------------------------------- binary arithmetic
+def _scaled(x, y, alpha):
+    """y * alpha for add/sub, in the promoted dtype of x and y."""
+    if type(alpha) is float:
+        dt = _res_dtype(x, y)
+        if dt not in FLOAT_NP:
+            raise RuntimeError("For integral input tensors, argument alpha must not be a "
+                               "floating point number.")
+        if dt is _BF16:              # NumPy would promote to float32
+            alpha = _BF16.type(alpha)
+    return y * alpha
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b, alpha):
         x, y = pair(a, b)
         ctx.alpha = alpha
         if alpha != 1:
-            y = y * alpha
+            y = _scaled(x, y, alpha)
         return be_of(a, b).add(x, y)
 
     @staticmethod
@@ -27,16 +56,25 @@ class Add(Function):
         return g, (g if ctx.alpha == 1 else g * ctx.alpha), None
 
 
+def _is_bool(v):
+    return v._data.dtype == np.bool_ if isinstance(v, Tensor) else type(v) is bool
+
+
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b, alpha):
+        if _is_bool(a) or _is_bool(b):
+            if _is_bool(a) and _is_bool(b):
+                raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is "
+                                   "not supported. Use the `^` or `logical_xor()` operator "
+                                   "instead.")
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` "
+                               "or `logical_not()` operator instead.")
         x, y = pair(a, b)
-        if (x.dtype if isinstance(x, np.ndarray) else y.dtype) == np.bool_:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
         ctx.alpha = alpha
         if alpha != 1:
-            y = y * alpha
+            y = _scaled(x, y, alpha)
         return be_of(a, b).subtract(x, y)
 
     @staticmethod
@@ -48,33 +86,26 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = pair(a, b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) and ctx.needs_input_grad[1:2] == (True,)
-                              else None,
-                              b if isinstance(b, Tensor) and ctx.needs_input_grad[:1] == (True,)
-                              else None)
-        ctx.a, ctx.b = (None if isinstance(a, Tensor) else a), (None if isinstance(b, Tensor)
-                                                                 else b)
-        return be_of(a, b).multiply(x, y)
+        if ctx.needs_input_grad:        # only when recording the graph
+            ctx.save_for_backward(a, b)
+        return (a._be if isinstance(a, Tensor) else b._be).multiply(x, y)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = g * (b if b is not None else ctx.b)
-        if ctx.needs_input_grad[1]:
-            gb = g * (a if a is not None else ctx.a)
-        return ga, gb
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
 
 
 def _float_pair(a, b):
+    """pair(a, b), in the default float dtype when the promoted dtype is not floating."""
     x, y = pair(a, b)
-    dt = x.dtype if isinstance(x, np.ndarray) else y.dtype
-    if dt not in FLOAT_NP:
+    if _res_dtype(x, y) not in FLOAT_NP:
         f = default_float()
         be = be_of(a, b)
-        x = be.astype(x, f) if isinstance(x, np.ndarray) else float(x)
-        y = be.astype(y, f) if isinstance(y, np.ndarray) else float(y)
+        # NumPy scalars of f: a Python float would promote bfloat16 to float32
+        x = f.type(x) if type(x) in _SCALARS else be.astype(x, f)
+        y = f.type(y) if type(y) in _SCALARS else be.astype(y, f)
     return x, y
 
 
@@ -85,8 +116,7 @@ class Div(Function):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.a, ctx.b = a, b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return be_of(a, b).divide(x, y)
+        return be_of(a, b).divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -98,14 +128,18 @@ class Div(Function):
         return ga, gb
 
 
-def _int_div(be, x, y, mode):
-    if np.any(np.asarray(y) == 0):
+def _check_int_divisor(be, y):
+    if (y == 0) if type(y) in _SCALARS else be.any(be.equal(y, 0)):
         raise RuntimeError("ZeroDivisionError")
+
+
+def _int_div(be, x, y, mode):
+    _check_int_divisor(be, y)
     q = be.floor_divide(x, y)
-    if mode == "trunc":
+    if mode == "trunc":     # floor rounds down where the signs differ and r != 0
         r = be.remainder(x, y)
         fix = be.logical_and(be.not_equal(r, 0), be.not_equal(be.less(x, 0), be.less(y, 0)))
-        q = be.add(q, fix.astype(q.dtype) if hasattr(fix, "astype") else int(fix))
+        q = be.add(q, be.astype(fix, q.dtype))
     return q
 
 
@@ -114,13 +148,11 @@ class DivRounding(Function):
     def forward(ctx, a, b, mode):
         be = be_of(a, b)
         x, y = pair(a, b)
-        dt = x.dtype if isinstance(x, np.ndarray) else y.dtype
-        if dt not in FLOAT_NP:
+        if _res_dtype(x, y) not in FLOAT_NP:
             return _int_div(be, x, y, mode)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if mode == "trunc":
-                return be.trunc(be.divide(x, y))
-            return be.floor_divide(x, y)
+        if mode == "trunc":
+            return be.trunc(be.divide(x, y))
+        return be.floor_divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -154,6 +186,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     return _out(r, out)
 
 
+subtract, multiply, divide = sub, mul, div
+
+
 def floor_divide(input, other, *, out=None):
     return div(input, other, rounding_mode="floor", out=out)
 
@@ -170,22 +205,45 @@ def _out(r, out):
     return commit_inplace(out, r)
 
 
+_SCALARS = (int, float, bool, np.dtype(_BF16).type)
+
+
+def _res_dtype(x, y):
+    """The dtype of two operands from ``pair`` (one may be a scalar)."""
+    return y.dtype if type(x) in _SCALARS else x.dtype
+
+
+def _int_pow(be, x, y):
+    """Integer powers with negative exponents, as torch: 1 and -1 raised to them keep
+    their value and parity, any other base gives 0."""
+    r = be.power(x, be.maximum(y, 0))
+    odd = be.not_equal(be.bitwise_and(y, 1), 0)
+    neg_one = be.where(odd, -1, 1)
+    special = be.where(be.equal(x, 1), 1, be.where(be.equal(x, -1), neg_one, 0))
+    out = be.where(be.less(y, 0), special, r)
+    return out if out.dtype == r.dtype else be.astype(out, r.dtype)
+
+
 class Pow(Function):
     _save_output = True
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = pair(a, b)
-        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and np.any(y < 0) and (
-                not isinstance(x, np.ndarray) or x.dtype.kind in "iub") or (
-                isinstance(y, int) and y < 0 and isinstance(x, np.ndarray)
-                and x.dtype.kind in "iub"):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        dt = _res_dtype(x, y)
+        if dt.kind in "biu":
+            if dt == np.bool_:
+                raise NotImplementedError('"pow" not implemented for \'Bool\'')
+            if type(y) in _SCALARS:
+                if y < 0:
+                    raise RuntimeError("Integers to negative integer powers are not "
+                                       "allowed.")
+            elif be_of(a, b).any(be_of(a, b).less(y, 0)):
+                return _int_pow(be_of(a, b), x, y)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.a, ctx.b = a, b
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return be_of(a, b).power(x, y)
+        return be_of(a, b).power(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -194,24 +252,31 @@ class Pow(Function):
         b = b if b is not None else ctx.b
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            if isinstance(b, Tensor):
-                ga = g * b * a ** (b - 1)
+            if isinstance(b, Tensor):     # x ** 0 has gradient 0, also at x = 0
+                ga = where(b == 0, 0.0, g * b * a ** (b - 1))
             else:
                 ga = g * 0 if b == 0 else g * b * a ** (b - 1)
         if ctx.needs_input_grad[1]:
             out = ctx.output
-            if isinstance(a, Tensor):
+            if isinstance(a, Tensor):     # 0 ** y has gradient 0 in y for y >= 0
                 gb = where((a == 0) & (b >= 0), 0.0, g * out * log(a))
             else:
-                gb = g * out * math.log(a) if a > 0 else where(b >= 0, 0.0, g * out * math.log(a)
-                                                             if a != 0 else g * math.nan)
+                la = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+                gb = g * out * la
+                if a == 0:
+                    gb = where(b >= 0, 0.0, gb)
         return ga, gb
 
 
 def pow(input, exponent, *, out=None):
     if not isinstance(input, Tensor):
         return _out(Pow.apply(input, exponent), out)
-    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+    te = type(exponent)
+    if te is bool:
+        if input._data.dtype == np.bool_:     # b ** True is b, b ** False all True
+            return _out(_make(input._be.logical_or(input._data, not exponent)), out)
+        exponent, te = int(exponent), int
+    if te is int or te is float:
         if exponent == 2 and is_float(input):
             return _out(Square.apply(input), out)
         if exponent == 1:
@@ -232,7 +297,8 @@ class Square(Function):
 
 
 def square(input):
-    return Square.apply(input) if is_float(input) else mul(input, input)
+    # integers square as pow(x, 2): bool gives int64
+    return Square.apply(input) if is_float(input) else Pow.apply(input, 2)
 
 
 class _MaxMin(Function):
@@ -273,14 +339,12 @@ class _Mod(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = pair(a, b)
-        dt = x.dtype if isinstance(x, np.ndarray) else y.dtype
-        if dt.kind in "iu" and np.any(np.asarray(y) == 0):
-            raise RuntimeError("ZeroDivisionError")
+        if _res_dtype(x, y).kind in "iu":
+            _check_int_divisor(be_of(a, b), y)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.a, ctx.b = a, b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return getattr(be_of(a, b), ctx._prim)(x, y)
+        return getattr(be_of(a, b), ctx._prim)(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -321,6 +385,7 @@ class Atan2(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         d = a * a + b * b
+        d = where(d == 0, 1.0, d)     # torch's gradient at (0, 0) is 0
         return g * b / d, -g * a / d
 
 
@@ -348,16 +413,25 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 
 
 # ---------------------------------------------------------------- unary math
-def _unary(name, prim, grad, save="input", float_only=True, doc=""):
+def _unary(name, prim, grad, save="input", ints="float", no_bool=None):
     """A Function computing ``backend.prim`` elementwise; ``grad(g, x, out)`` gives the
-    input gradient in genesis ops. ``save`` names what backward reads."""
+    input gradient in genesis ops. ``save`` names what backward reads. Integer and bool
+    inputs (``ints``): "float" computes in the default float dtype, "keep" applies prim
+    to them, "copy" returns them unchanged (rounding). ``no_bool``: (exception type,
+    message) raised for bool inputs, as torch has no kernel for them."""
 
     def forward(ctx, a):
-        x = to_float(a) if float_only else a._data
+        x = a._data
+        if x.dtype not in FLOAT_NP:
+            if no_bool is not None and x.dtype == np.bool_:
+                raise no_bool[0](no_bool[1])
+            if ints == "float":
+                x = a._be.astype(x, default_float())
+            elif ints == "copy" or x.dtype == np.bool_:     # sign of a bool is itself
+                return a._be.copy(x)
         if save == "input":
             ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return getattr(a._be, prim)(x)
+        return getattr(a._be, prim)(x)
 
     def backward(ctx, g):
         if save == "input":
@@ -366,19 +440,26 @@ def _unary(name, prim, grad, save="input", float_only=True, doc=""):
             return grad(g, None, ctx.output)
         return grad(g, None, None)
 
-    cls = type(name, (Function,), {"forward": staticmethod(forward),
-                                   "backward": staticmethod(backward),
-                                   "_save_output": save == "output", "__doc__": doc})
-    return cls
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward),
+                                    "_save_output": save == "output"})
+
+
+def _not_for_bool(kernel):
+    return NotImplementedError, f'"{kernel}" not implemented for \'Bool\''
 
 
 def _zero_grad(g, x, y):
     return g * 0
 
 
-Neg = _unary("Neg", "negative", lambda g, x, y: -g, save=None, float_only=False)
-Abs = _unary("Abs", "absolute", lambda g, x, y: g * sign(x), float_only=False)
-Sign = _unary("Sign", "sign", _zero_grad, save=None, float_only=False)
+Neg = _unary("Neg", "negative", lambda g, x, y: -g, save=None, ints="keep",
+             no_bool=(RuntimeError, "Negation, the `-` operator, on a bool tensor is not "
+                      "supported. If you are trying to invert a mask, use the `~` or "
+                      "`logical_not()` operator instead."))
+Abs = _unary("Abs", "absolute", lambda g, x, y: g * sign(x), ints="keep",
+             no_bool=_not_for_bool("abs_cpu"))
+Sign = _unary("Sign", "sign", _zero_grad, save=None, ints="keep")
 Exp = _unary("Exp", "exp", lambda g, x, y: g * y, save="output")
 Exp2 = _unary("Exp2", "exp2", lambda g, x, y: g * y * _LN2, save="output")
 Expm1 = _unary("Expm1", "expm1", lambda g, x, y: g * (y + 1), save="output")
@@ -402,10 +483,14 @@ Erf = _unary("Erf", "erf", lambda g, x, y: g * (2 / math.sqrt(math.pi)) * exp(-(
 Erfinv = _unary("Erfinv", "erfinv",
                 lambda g, x, y: g * (math.sqrt(math.pi) / 2) * exp(y * y), save="output")
 Reciprocal = _unary("Reciprocal", "reciprocal", lambda g, x, y: -g * (y * y), save="output")
-Floor = _unary("Floor", "floor", _zero_grad, save=None, float_only=False)
-Ceil = _unary("Ceil", "ceil", _zero_grad, save=None, float_only=False)
-Trunc = _unary("Trunc", "trunc", _zero_grad, save=None, float_only=False)
-Rint = _unary("Round", "rint", _zero_grad, save=None, float_only=False)
+Floor = _unary("Floor", "floor", _zero_grad, save=None, ints="copy",
+               no_bool=_not_for_bool("floor_vml_cpu"))
+Ceil = _unary("Ceil", "ceil", _zero_grad, save=None, ints="copy",
+              no_bool=_not_for_bool("ceil_vml_cpu"))
+Trunc = _unary("Trunc", "trunc", _zero_grad, save=None, ints="copy",
+               no_bool=_not_for_bool("trunc_vml_cpu"))
+Rint = _unary("Round", "rint", _zero_grad, save=None, ints="copy",
+              no_bool=_not_for_bool("round_vml_cpu"))
 
 
 class Relu(Function):
@@ -413,6 +498,8 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, a):
+        if a._data.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         return a._be.maximum(a._data, 0)
 
     @staticmethod
@@ -439,15 +526,23 @@ negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, tr
 def round(input, *, decimals=0, out=None):
     if decimals == 0:
         return _out(Rint.apply(input), out)
-    s = 10.0 ** decimals
-    return _out(Rint.apply(input * s) / s, out)
+    if decimals > 0:
+        s = 10.0 ** decimals
+        return _out(Rint.apply(input * s) / s, out)
+    s = 10.0 ** -decimals
+    return _out(Rint.apply(input / s) * s, out)
 
 
 def frac(input, *, out=None):
+    if not is_float(input):
+        raise NotImplementedError(f'"frac_cpu" not implemented for '
+                                  f"'{SCALAR_NAMES[input.dtype]}'")
     return _out(input - trunc(input), out)
 
 
 def positive(input):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
@@ -465,9 +560,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         cond, = ctx.saved_tensors
-        z = g * 0
-        return (None, where(cond, g, z) if ctx.needs_input_grad[1] else None,
-                where(cond, z, g) if ctx.needs_input_grad[2] else None)
+        return (None, where(cond, g, 0.0) if ctx.needs_input_grad[1] else None,
+                where(cond, 0.0, g) if ctx.needs_input_grad[2] else None)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -485,11 +579,13 @@ class Clamp(Function):
         x = a._data
         ctx.save_for_backward(a)
         ctx.lo, ctx.hi = lo, hi
-        dt = x.dtype
-        if CAT[dt] < 2 and (isinstance(lo, float) or isinstance(hi, float)):
-            x = a._be.astype(x, default_float())
+        if CAT[x.dtype] < 2:        # ints and bools promote with the bounds
+            rt = result_type(a, *[v for v in (lo, hi) if v is not None]).np
+            if rt != x.dtype:
+                x = a._be.astype(x, rt)
         r = a._be.clip(x, lo, hi)
-        return r
+        # NumPy clips bfloat16 in float32
+        return r if r.dtype == x.dtype else a._be.astype(r, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -518,19 +614,22 @@ class ClampTensor(Function):
     @staticmethod
     def backward(ctx, g):
         a, lo, hi = ctx.saved_tensors
-        keep = None
+        need = ctx.needs_input_grad
         glo = ghi = None
-        if lo is not None:
-            below = a < lo
-            keep = ~below
-            glo = where(below, g, 0.0) if ctx.needs_input_grad[1] else None
-        if hi is not None:
-            above = a > hi
-            keep = ~above if keep is None else keep & ~above
-            ghi = where(above, g, 0.0) if ctx.needs_input_grad[2] else None
-            if glo is not None:
-                glo = where(above, 0.0, glo)
-        return g * keep, glo, ghi
+        # torch's rule where min > max: the result is max, whose gradient it gets
+        if lo is not None and hi is not None:
+            keep = (a >= lo) & (a <= hi)
+            if need[1]:
+                glo = where((a < lo) & (lo < hi), g, 0.0)
+            if need[2]:
+                ghi = where((a > hi) | (hi < lo), g, 0.0)
+        elif lo is not None:
+            keep = a >= lo
+            glo = where(a < lo, g, 0.0) if need[1] else None
+        else:
+            keep = a <= hi
+            ghi = where(a > hi, g, 0.0) if need[2] else None
+        return where(keep, g, 0.0), glo, ghi
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -557,11 +656,17 @@ def clamp_max(input, max):
 class NanToNum(Function):
     @staticmethod
     def forward(ctx, a, nan, posinf, neginf):
-        x = a._data
+        x, be = a._data, a._be
         if CAT[x.dtype] < 2:
-            return x.copy()
+            return be.copy(x)
         ctx.save_for_backward(a)
-        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+        info = finfo(_by_np[x.dtype])
+        t = x.dtype.type            # values as scalars of x's dtype keep its dtype
+        r = be.where(be.isnan(x), t(nan), x)
+        inf = be.isinf(x)
+        big = be.where(be.greater(x, 0), t(info.max if posinf is None else posinf),
+                       t(info.min if neginf is None else neginf))
+        return be.where(inf, big, r)
 
     @staticmethod
     def backward(ctx, g):
@@ -589,29 +694,41 @@ logical_and, logical_or, logical_xor = (_cmp(p) for p in ("logical_and", "logica
                                                            "logical_xor"))
 
 
-def _bitwise(prim):
+def _not_implemented(kernel, npd):
+    return NotImplementedError(f'"{kernel}_cpu" not implemented for '
+                               f"'{SCALAR_NAMES[_by_np[npd]]}'")
+
+
+def _bitwise(prim, kernel):
+    shift = "shift" in prim
+
     def op(input, other, *, out=None):
         x, y = pair(input, other)
-        for v in (x, y):
-            if (v.dtype if isinstance(v, np.ndarray) else np.asarray(v).dtype) in FLOAT_NP or \
-                    isinstance(v, float):
-                raise RuntimeError(f'"{prim}_cpu" not implemented for \'Float\': bitwise ops '
-                                   "take integral or bool tensors")
+        dt = _res_dtype(x, y)
+        if dt in FLOAT_NP or shift and dt == np.bool_:
+            raise _not_implemented(kernel, dt)
         return _out(_make(getattr(be_of(input, other), prim)(x, y)), out)
     op.__name__ = prim
     return op
 
 
-bitwise_and, bitwise_or, bitwise_xor = (_bitwise(p) for p in ("bitwise_and", "bitwise_or",
-                                                               "bitwise_xor"))
-bitwise_left_shift, bitwise_right_shift = _bitwise("left_shift"), _bitwise("right_shift")
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(p, p) for p in ("bitwise_and", "bitwise_or",
+                                                                  "bitwise_xor"))
+bitwise_left_shift = _bitwise("left_shift", "lshift")
+bitwise_right_shift = _bitwise("right_shift", "rshift")
 
 
 def bitwise_not(input, *, out=None):
     if is_float(input):
-        raise RuntimeError("bitwise_not is only defined for integral and bool tensors, got "
-                           f"{input.dtype}")
+        raise _not_implemented("bitwise_not", input._data.dtype)
     return _out(_make(input._be.invert(input._data)), out)
+
+
+def _invert(self):
+    if is_float(self):
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return _make(self._be.invert(self._data))
 
 
 def logical_not(input, *, out=None):
@@ -652,15 +769,18 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
-    return input.shape == other.shape and bool(np.all(input._data == other._data))
+    if input._data.shape != other._data.shape:
+        return False
+    x, y = pair(input, other)
+    return bool(be_of(input, other).all(be_of(input, other).equal(x, y)))
 
 
 # ---------------------------------------------------------------- copy and fill
 class Copy(Function):
     @staticmethod
     def forward(ctx, dst, src):
-        ctx.src_meta = src._data.dtype
-        return np.broadcast_to(src._data, dst._data.shape).astype(dst._data.dtype)
+        be, d = dst._be, dst._data
+        return be.astype(be.broadcast_to(src._data, d.shape), d.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -699,8 +819,8 @@ def fill_(self, value):
             return commit_inplace(self, Copy.apply(snapshot(self), value))
         value = value.item()
     if check_inplace(self):
-        return commit_inplace(self, snapshot(self) * 0 + value)
-    self._data[...] = value
+        return commit_inplace(self, Copy.apply(snapshot(self), as_tensor_like(value, self)))
+    self._be.copyto(self._data, value, casting="unsafe")
     self._bump_version()
     return self
 
@@ -711,10 +831,26 @@ def zero_(self):
 
 # ---------------------------------------------------------------- in-place forms
 def _inplace_binary(op, prim):
-    def method(self, other, **kwargs):
-        return inplace(self, op, other, prim=prim if not kwargs else None, **kwargs)
+    # the direct out= path only for float tensors: for others the op's own checks and
+    # result dtype decide (int.div_ must fail like torch, not like NumPy)
+    def method(self, *args, **kwargs):
+        direct = prim if len(args) == 1 and not kwargs and is_float(self) else None
+        try:
+            return inplace(self, op, *args, prim=direct, **kwargs)
+        except ValueError:
+            _check_out_shape(self, args)
+            raise
     method.__name__ = op.__name__ + "_"
     return method
+
+
+def _check_out_shape(t, args):
+    """torch's error for an in-place op whose operands broadcast beyond t's shape."""
+    shapes = [a._data.shape for a in args if isinstance(a, Tensor)]
+    full = np.broadcast_shapes(t._data.shape, *shapes)
+    if full != t._data.shape:
+        raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the "
+                           f"broadcast shape {list(full)}")
 
 
 def _inplace_unary(op, prim):
@@ -768,6 +904,23 @@ def _not_impl(op):
     return method
 
 
+# the hottest operators call their Function directly: one Python frame per operator
+def _op_add(self, other):
+    return Add.apply(self, other, 1)
+
+
+def _op_sub(self, other):
+    return Sub.apply(self, other, 1)
+
+
+def _op_mul(self, other):
+    return Mul.apply(self, other)
+
+
+def _op_div(self, other):
+    return Div.apply(self, other)
+
+
 TENSOR_METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": true_divide, "floor_divide": floor_divide, "pow": pow,
@@ -793,14 +946,13 @@ TENSOR_METHODS = {
     "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
     "copy_": copy_, "fill_": fill_, "zero_": zero_,
     # Python operators
-    "__add__": _not_impl(add), "__radd__": _radd, "__iadd__": None,
-    "__sub__": _not_impl(sub), "__rsub__": _rsub, "__mul__": _not_impl(mul),
-    "__rmul__": _rmul, "__truediv__": _not_impl(div), "__rtruediv__": _rdiv,
+    "__add__": _op_add, "__radd__": _radd, "__iadd__": None,
+    "__sub__": _op_sub, "__rsub__": _rsub, "__mul__": _op_mul,
+    "__rmul__": _rmul, "__truediv__": _op_div, "__rtruediv__": _rdiv,
     "__floordiv__": _not_impl(floor_divide), "__rfloordiv__": _rev(floor_divide),
     "__mod__": _not_impl(remainder), "__rmod__": _rev(remainder),
     "__pow__": _not_impl(pow), "__rpow__": _rpow, "__neg__": neg, "__pos__": positive,
-    "__abs__": abs, "__invert__": lambda self: (logical_not(self) if self._data.dtype == np.bool_
-                                                else bitwise_not(self)),
+    "__abs__": abs, "__invert__": _invert,
     "__eq__": _not_impl(eq), "__ne__": _not_impl(ne), "__lt__": _not_impl(lt),
     "__le__": _not_impl(le), "__gt__": _not_impl(gt), "__ge__": _not_impl(ge),
     "__and__": _not_impl(bitwise_and), "__or__": _not_impl(bitwise_or),
@@ -811,16 +963,16 @@ TENSOR_METHODS = {
 
 # in-place forms: t.op_(...) and the augmented assignment operators
 for _name, _prim in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                     ("div", "divide"), ("pow", "power"), ("maximum", None),
-                     ("minimum", None), ("fmod", "fmod"), ("remainder", "remainder"),
+                     ("div", "divide"), ("pow", "power"),
+                     ("fmod", "fmod"), ("remainder", "remainder"),
                      ("atan2", None), ("lerp", None), ("addcmul", None), ("addcdiv", None),
                      ("floor_divide", None), ("true_divide", None), ("clamp", None),
                      ("clip", None), ("clamp_min", None), ("clamp_max", None),
-                     ("bitwise_and", "bitwise_and"), ("bitwise_or", "bitwise_or"),
-                     ("bitwise_xor", "bitwise_xor"), ("logical_and", None),
+                     ("bitwise_and", None), ("bitwise_or", None),
+                     ("bitwise_xor", None), ("logical_and", None),
                      ("logical_or", None), ("logical_xor", None), ("eq", None), ("ne", None),
                      ("lt", None), ("le", None), ("gt", None), ("ge", None),
-                     ("where", None), ("nan_to_num", None), ("round", None), ("square", None)):
+                     ("nan_to_num", None), ("round", None), ("square", None)):
     TENSOR_METHODS[_name + "_"] = _inplace_binary(TENSOR_METHODS[_name], _prim)
 for _name, _prim in (("neg", "negative"), ("abs", "absolute"), ("sign", "sign"),
                      ("exp", "exp"), ("exp2", "exp2"), ("expm1", "expm1"), ("log", "log"),
