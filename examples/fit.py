@@ -2,14 +2,13 @@
 gradient descent and genesis.no_grad. Prints the loss and the learnt coefficients."""
 import genesis
 
-genesis.manual_seed(0) if hasattr(genesis, "manual_seed") else None
-
-x = genesis.tensor([i / 50.0 - 1.0 for i in range(101)])
-y = 3 * x * x - 2 * x + 1
+genesis.manual_seed(0)
+x = genesis.linspace(-1, 1, 101)
+y = 3 * x * x - 2 * x + 1 + 0.01 * genesis.randn(101)
 coef = genesis.zeros(3, requires_grad=True)
 
 for step in range(501):
-    pred = coef[0] * x * x + coef[1] * x + coef[2] if hasattr(coef, "__getitem__") else None
+    pred = coef[0] * x * x + coef[1] * x + coef[2]
     loss = ((pred - y) ** 2).mean()
     loss.backward()
     with genesis.no_grad():

@@ -8,14 +8,18 @@ from .tensor import Tensor, Size
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                  is_grad_enabled, is_inference_mode_enabled)
 from . import autograd, testing
-from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, full, empty,
-                       zeros_like, ones_like, empty_like, full_like)
+from .creation import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403  (functions named as PyTorch's)
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
+from ._tensor_str import set_printoptions, get_printoptions, printoptions
+from . import linalg, random as _random
+from .tensor import bind_methods as _bind
+
+_bind(_random.TENSOR_METHODS)      # random fills need the creation layer, so bound last
 
 half, float, double, long, short = float16, float32, float64, int64, int16
 int = int32

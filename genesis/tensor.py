@@ -366,9 +366,14 @@ def _wrap_dim(dim, ndim):
     return dim + n if dim < 0 else dim
 
 
+def bind_methods(table):
+    """Make each function of ``table`` (name -> function) a Tensor method."""
+    for name, fn in table.items():
+        setattr(Tensor, name, fn)
+
+
 # ---- methods that are ops, bound from their modules' tables
 from . import ops as _ops  # noqa: E402
 
 for _table in _ops.TENSOR_METHOD_TABLES:
-    for _name, _fn in _table.items():
-        setattr(Tensor, _name, _fn)
+    bind_methods(_table)
