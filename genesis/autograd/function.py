@@ -20,6 +20,7 @@ class Function:
     _materialize = True
     _freed = False
     _saved = ()
+    _saved_ver = None
     _hooks = None            # {output_nr: [tensor hooks]}
     _retain = None           # {output_nr: weakref of a tensor that retains its grad}
     _n_out = 1
@@ -55,6 +56,8 @@ class Function:
                 if isinstance(a, Tensor) and a._requires_grad:
                     return _apply_with_grad(cls, ctx, args)
         out = cls.forward(ctx, *args)
+        if type(out) is not _ndarray and isinstance(out, _np_generic):
+            out = _asarray(out)          # NumPy returns scalars for full reductions
         if type(out) is _ndarray:        # the common case, inlined
             t = _new(Tensor)
             t._data = out
@@ -65,10 +68,17 @@ class Function:
 
     # ---- ctx API
     def save_for_backward(self, *tensors):
-        """Keep tensors (or None, or Python numbers) for backward, with their versions."""
+        """Keep tensors (or None, or Python numbers) for backward, with their versions.
+        A tensor without a version box is at version 0 (its first in-place change makes
+        the box), so only boxed tensors need their version written down."""
         self._saved = tensors
-        self._saved_ver = [t._ver[0] if isinstance(t, Tensor) and t._ver else 0
-                           for t in tensors]
+        vers = None
+        for i, t in enumerate(tensors):
+            if isinstance(t, Tensor) and t._ver:
+                if vers is None:
+                    vers = [0] * len(tensors)
+                vers[i] = t._ver[0]
+        self._saved_ver = vers
 
     @property
     def saved_tensors(self):
@@ -80,9 +90,12 @@ class Function:
                 "Specify retain_graph=True if you need to backward through the graph a second "
                 "time or if you need to access saved tensors after calling backward.")
         saved = self._saved
-        for t, v in zip(saved, self._saved_ver):
-            if isinstance(t, Tensor) and t._ver and t._ver[0] != v:
-                _raise_modified(t, v)
+        vers = self._saved_ver
+        for i, t in enumerate(saved):
+            if isinstance(t, Tensor) and t._ver:
+                v = vers[i] if vers else 0
+                if t._ver[0] != v:
+                    _raise_modified(t, v)
         return saved
 
     @property
@@ -148,6 +161,8 @@ def _raise_modified(t, expected):
 
 _PY_SCALARS = (int, float, bool)
 _ndarray = np.ndarray
+_np_generic = np.generic
+_asarray = np.asarray
 _FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
 
 
@@ -160,7 +175,7 @@ def _plain(o):
 def _apply_with_grad(cls, ctx, args):
     # one edge per argument: (node, output_nr, shape, dtype, backend) of an input that
     # requires grad, else None; shape and dtype let the engine reduce broadcast gradients
-    edges = []
+    edges, needs = [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             fn = a.grad_fn
@@ -168,10 +183,12 @@ def _apply_with_grad(cls, ctx, args):
                 fn = a._acc or acc_node(a)
             d = a._data
             edges.append((fn, a._output_nr, d.shape, d.dtype, a._be))
+            needs.append(True)
         else:
             edges.append(None)
+            needs.append(False)
     ctx._edges = edges
-    ctx.needs_input_grad = tuple([e is not None for e in edges])
+    ctx.needs_input_grad = tuple(needs)
     ctx._seq = next_seq()
     if cls._array_forward:
         out = cls.forward(ctx, *args)
@@ -181,6 +198,17 @@ def _apply_with_grad(cls, ctx, args):
             out = cls.forward(ctx, *args)
         finally:
             _state.grad_enabled = True
+    if type(out) is not _ndarray and isinstance(out, _np_generic):
+        out = _asarray(out)
+    if type(out) is _ndarray:        # the common case, inlined
+        t = _new(Tensor)
+        t._data = out
+        if out.dtype in _FLOAT_NP and ctx._non_diff is None:
+            t._requires_grad, t.grad_fn = True, ctx
+            if cls._save_output:
+                box = t._ver = [0]
+                ctx._out = (out, box)
+        return t
     if type(out) is tuple:
         ctx._n_out = len(out)
         outs = tuple(_attach(ctx, o, i, args) for i, o in enumerate(out))

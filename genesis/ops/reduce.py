@@ -18,6 +18,7 @@ from ..tensor import Tensor, _make
 from .. import dtypes as _dt
 from .common import dims as _dims, wrap_dim as _wrap_dim, inplace as _inplace, CAT as _CAT
 from .common import default_float as _default_float
+from .shape import Reshape as _Reshape, Expand as _Expand
 from ..autograd.grad_mode import state as _grad_state
 from .elementwise import where as _where, isnan as _isnan, maximum as _maximum
 from .elementwise import minimum as _minimum, sign as _sign, abs as _abs, exp as _exp
@@ -83,12 +84,15 @@ def _keep(t, axes, keepdim):
     shp = list(t._data.shape)
     for a in axes:
         shp.insert(a, 1)
-    return t.reshape(shp)
+    return _Reshape.apply(t, tuple(shp))
 
 
 def _expand_back(g, in_shape, axes, keepdim):
-    """A reduced gradient broadcast back over the reduced axes."""
-    return _keep(g, axes, keepdim).expand(in_shape)
+    """A reduced gradient broadcast back over the reduced axes. Leading reduced axes need
+    no size-1 axes put back: broadcasting aligns shapes on the right."""
+    if not keepdim and axes != tuple(range(len(axes))):
+        g = _keep(g, axes, keepdim)
+    return _Expand.apply(g, in_shape)
 
 
 def _drop(be, x, d):
@@ -134,10 +138,15 @@ class Sum(Function):
         return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim), None, None, None
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(33)]
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     if axis is not None:
         dim = axis
-    return Sum.apply(input, _axes(dim, input._data.ndim), keepdim, dtype)
+    nd = input._data.ndim
+    axes = _ALL_AXES[nd] if dim is None else _axes(dim, nd)
+    return Sum.apply(input, axes, keepdim, dtype)
 
 
 def _check_float_for(name, input, dtype):
