@@ -19,6 +19,7 @@ class AccumulateGrad:
     _retain = None
     _edges = ()
     _n_out = 1
+    _buf = None
     next_functions = ()
 
     def __init__(self, variable):
@@ -149,23 +150,26 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     # Every edge runs from a newer node to an older one (an op's inputs exist before it),
     # so taking the pending node with the highest sequence number first guarantees that all
     # gradients flowing into it have arrived: no dependency-counting pass is needed.
-    buffers, owned, heap = {}, set(), []
+    # A pending node keeps its incoming gradients in ``_buf`` until it runs.
+    heap = []
+    stealable = {}       # AccumulateGrad -> whether its pending gradient is referenced nowhere
     for node, nr, g in roots:
-        k = id(node)
-        buf = buffers.get(k)
+        buf = node._buf
         if buf is None:
-            buf = buffers[k] = [None] * node._n_out
-            _heappush(heap, (-node._seq, k, node))
+            buf = node._buf = [None] * node._n_out
+            _heappush(heap, (-node._seq, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
     prev = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
         while heap:
-            node = _heappop(heap)[2]
-            grads = buffers.pop(id(node))
+            node = _heappop(heap)[1]
+            grads = node._buf
+            node._buf = None
             if node._hooks or node._retain:
-                _run_tensor_hooks(node, grads, owned, create_graph)
+                if _run_tensor_hooks(node, grads, create_graph):
+                    stealable.pop(node, None)
             if capture is not None:
                 for nr in range(len(grads)):
                     ks = capture.get((id(node), nr))
@@ -177,7 +181,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 g = grads[0]
                 if var is not None and g is not None and accumulate and (
                         capture is None or (id(node), 0) in capture):
-                    _accumulate_leaf(var, g, id(g) in owned, create_graph)
+                    _accumulate_leaf(var, g, stealable.get(node, False), create_graph)
                 continue
             if node._n_out > 1 and node._materialize:
                 grads = [g if g is not None or m is None else _zeros(m)
@@ -207,21 +211,24 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if gd.dtype is not e[3] and gd.dtype != e[3]:
                     g = g.to(_by_np[e[3]])
                     fresh = True
-                k = id(child)
-                buf = buffers.get(k)
+                buf = child._buf
                 if buf is None:
-                    buf = buffers[k] = [None] * child._n_out
-                    _heappush(heap, (-child._seq, k, child))
+                    buf = child._buf = [None] * child._n_out
+                    _heappush(heap, (-child._seq, child))
                 nr = e[1]
                 if buf[nr] is None:
                     buf[nr] = g
-                else:
-                    g = buf[nr] = buf[nr] + g
+                else:           # a second path into this input: sum the gradients
+                    old = buf[nr]
+                    g = buf[nr] = old + g if create_graph else \
+                        _make(old._be.add(old._data, g._data))
                     fresh = True
-                if type(child) is AccumulateGrad and (fresh or _exclusive(g, grads, in_grads)):
-                    owned.add(id(g))
+                if type(child) is AccumulateGrad:
+                    stealable[child] = fresh or _exclusive(g, grads, in_grads)
     finally:
         _state.grad_enabled = prev
+        for _, node in heap:          # an error left nodes pending: drop their gradients
+            node._buf = None
 
     if capture is not None:
         for k, x in enumerate(inputs):
@@ -233,8 +240,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     return None
 
 
-def _run_tensor_hooks(node, grads, owned, create_graph):
-    """Hooks registered on the tensors this node produced, then retain_grad."""
+def _run_tensor_hooks(node, grads, create_graph):
+    """Hooks registered on the tensors this node produced, then retain_grad. Returns
+    whether a gradient may now be referenced from elsewhere."""
+    shared = False
     if node._hooks:
         for nr, hooks in node._hooks.items():
             for h in list(hooks):
@@ -242,21 +251,29 @@ def _run_tensor_hooks(node, grads, owned, create_graph):
                     r = h(grads[nr])
                     if r is not None:
                         grads[nr] = r
-                        owned.discard(id(r))
+                        shared = True
     if node._retain:
         for nr, ref in node._retain.items():
             t = ref()
             if t is not None and grads[nr] is not None:
                 g = grads[nr] if create_graph else grads[nr].detach()
-                owned.discard(id(grads[nr]))
                 t._grad = g if t._grad is None else t._grad + g
+                shared = True
+    return shared
 
 
 def _exclusive(g, grads, in_grads):
     """Whether a gradient a backward returned is referenced from nowhere else, so that
     a leaf may keep it as its .grad instead of a copy: not one of the node's incoming
     gradients passed through, and not returned for two inputs."""
-    return all(g is not x for x in grads) and sum(g is x for x in in_grads) == 1
+    for x in grads:
+        if x is g:
+            return False
+    n = 0
+    for x in in_grads:
+        if x is g:
+            n += 1
+    return n == 1
 
 
 def _sum_to(g, shape, node):

@@ -27,6 +27,7 @@ class Function:
     _out_meta = None
     _non_diff = None
     _edges = ()
+    _buf = None              # incoming gradients while pending in the engine
     needs_input_grad = ()
     _array_forward = False   # set for genesis's own ops, whose forwards compute on arrays
 
@@ -51,20 +52,36 @@ class Function:
     @classmethod
     def apply(cls, *args):
         ctx = _new(cls)
+        edges = None
         if _state.grad_enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    return _apply_with_grad(cls, ctx, args)
-        out = cls.forward(ctx, *args)
+                    edges = _edges_of(ctx, args)
+                    break
+        if edges is None or cls._array_forward:
+            out = cls.forward(ctx, *args)
+        else:                   # a Tensor-level forward must not record a graph of its own
+            _state.grad_enabled = False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                _state.grad_enabled = True
         if type(out) is not _ndarray and isinstance(out, _np_generic):
             out = _asarray(out)          # NumPy returns scalars for full reductions
         if type(out) is _ndarray:        # the common case, inlined
             t = _new(Tensor)
             t._data = out
+            if edges is not None and out.dtype in _FLOAT_NP and ctx._non_diff is None:
+                t._requires_grad, t.grad_fn = True, ctx
+                if cls._save_output:
+                    box = t._ver = [0]
+                    ctx._out = (out, box)
             return t
-        if type(out) is tuple:
-            return tuple(_plain(o) for o in out)
-        return _plain(out)
+        if edges is None:
+            if type(out) is tuple:
+                return tuple(_plain(o) for o in out)
+            return _plain(out)
+        return _attach_outputs(cls, ctx, out, args)
 
     # ---- ctx API
     def save_for_backward(self, *tensors):
@@ -172,9 +189,10 @@ def _plain(o):
     return _make(o)
 
 
-def _apply_with_grad(cls, ctx, args):
-    # one edge per argument: (node, output_nr, shape, dtype, backend) of an input that
-    # requires grad, else None; shape and dtype let the engine reduce broadcast gradients
+def _edges_of(ctx, args):
+    """Record on ctx one edge per argument: (node, output_nr, shape, dtype, backend) of an
+    input that requires grad, else None; shape and dtype let the engine reduce broadcast
+    gradients and cast them to the input's dtype."""
     edges, needs = [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
@@ -190,25 +208,10 @@ def _apply_with_grad(cls, ctx, args):
     ctx._edges = edges
     ctx.needs_input_grad = tuple(needs)
     ctx._seq = next_seq()
-    if cls._array_forward:
-        out = cls.forward(ctx, *args)
-    else:                   # a Tensor-level forward must not record a graph of its own
-        _state.grad_enabled = False
-        try:
-            out = cls.forward(ctx, *args)
-        finally:
-            _state.grad_enabled = True
-    if type(out) is not _ndarray and isinstance(out, _np_generic):
-        out = _asarray(out)
-    if type(out) is _ndarray:        # the common case, inlined
-        t = _new(Tensor)
-        t._data = out
-        if out.dtype in _FLOAT_NP and ctx._non_diff is None:
-            t._requires_grad, t.grad_fn = True, ctx
-            if cls._save_output:
-                box = t._ver = [0]
-                ctx._out = (out, box)
-        return t
+    return edges
+
+
+def _attach_outputs(cls, ctx, out, args):
     if type(out) is tuple:
         ctx._n_out = len(out)
         outs = tuple(_attach(ctx, o, i, args) for i, o in enumerate(out))
@@ -216,7 +219,7 @@ def _apply_with_grad(cls, ctx, args):
                          else None for o in outs]
         return outs
     out = _attach(ctx, out, 0, args)
-    if cls._save_output:
+    if cls._save_output and isinstance(out, Tensor):
         box = out._ver = [0]
         ctx._out = (out._data, box)
     return out
