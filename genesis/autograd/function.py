@@ -58,14 +58,20 @@ class Function:
                 if isinstance(a, Tensor) and a._requires_grad:
                     edges = _edges_of(ctx, args)
                     break
-        if edges is None or cls._array_forward:
-            out = cls.forward(ctx, *args)
-        else:                   # a Tensor-level forward must not record a graph of its own
-            _state.grad_enabled = False
-            try:
+        try:
+            if edges is None or cls._array_forward:
                 out = cls.forward(ctx, *args)
-            finally:
-                _state.grad_enabled = True
+            else:               # a Tensor-level forward must not record a graph of its own
+                _state.grad_enabled = False
+                try:
+                    out = cls.forward(ctx, *args)
+                finally:
+                    _state.grad_enabled = True
+        except ValueError as e:
+            if "broadcast" in str(e):
+                raise broadcast_error(*[a.shape for a in args if isinstance(a, Tensor)]) \
+                    from None
+            raise
         if type(out) is not _ndarray and isinstance(out, _np_generic):
             out = _asarray(out)          # NumPy returns scalars for full reductions
         if type(out) is _ndarray:        # the common case, inlined
@@ -164,6 +170,21 @@ class Function:
 
 
 BackwardCFunction = Function
+
+
+def broadcast_error(*shapes):
+    """PyTorch's RuntimeError for shapes that do not broadcast, naming the first pair
+    of sizes that clash (counted from the right, as broadcasting aligns them)."""
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1:]:
+            for k in range(1, min(len(a), len(b)) + 1):
+                if a[-k] != b[-k] and a[-k] != 1 and b[-k] != 1:
+                    dim = max(len(a), len(b)) - k
+                    return RuntimeError(
+                        f"The size of tensor a ({a[-k]}) must match the size of tensor b "
+                        f"({b[-k]}) at non-singleton dimension {dim} (shapes {list(a)} and "
+                        f"{list(b)})")
+    return RuntimeError(f"shapes {[list(s) for s in shapes]} cannot be broadcast together")
 
 
 def _raise_modified(t, expected):
