@@ -14,6 +14,7 @@ from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
+from .ops.nn import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import linalg, random as _random

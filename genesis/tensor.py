@@ -28,14 +28,30 @@ class Tensor:
     __array_priority__ = 1000   # NumPy defers to Tensor's reflected operators
 
     def __new__(cls, *args, **kwargs):
-        # the legacy constructor: Tensor(list) / Tensor(*sizes) -> default float dtype
+        # the legacy constructor: Tensor(sequence) -> default float dtype; Tensor(*sizes) or
+        # Tensor(Size) -> that shape; Tensor(tensor) -> an alias of it (as torch.Tensor)
         self = object.__new__(cls)
         d = _dt.get_default_dtype().np
-        if len(args) == 1 and not isinstance(args[0], int):
-            a = args[0]
-            self._data = np.array(a._data if isinstance(a, Tensor) else a, dtype=d)
-        else:
-            self._data = np.zeros(tuple(args), d)
+        a = args[0] if len(args) == 1 else None
+        if isinstance(a, Tensor):
+            self._data = a._data
+            if a._be is not _cpu:
+                self._be = a._be
+            return self
+        if a is not None and not isinstance(a, (int, np.integer, Size)):
+            if np.ndim(a) == 0 and not isinstance(a, np.ndarray):
+                raise TypeError(f"new(): data must be a sequence (got {type(a).__name__})")
+            self._data = np.array(a, dtype=d)
+            return self
+        shape = tuple(a) if isinstance(a, Size) else (args or (0,))
+        for s in shape:
+            if not isinstance(s, (int, np.integer)):
+                raise TypeError(f"new(): argument 'size' must be a tuple of ints, but found "
+                                f"element of type {type(s).__name__}")
+            if s < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                                   f"{list(shape)}")
+        self._data = np.zeros(shape, d)
         return self
 
     def __init__(self, *args, **kwargs):
@@ -191,6 +207,9 @@ class Tensor:
     def data(self, other):
         if not isinstance(other, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(other).__name__}")
+        if self._requires_grad and not other.is_floating_point():
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               f"point or complex dtype (got {other.dtype})")
         self._data = other._data
         if other._be is not self._be:
             self._be = other._be
@@ -227,8 +246,7 @@ class Tensor:
         return register_tensor_hook(self, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ---- conversion to Python and NumPy
     def item(self):
@@ -267,15 +285,21 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
-                               "ambiguous")
+            raise RuntimeError("Boolean value of Tensor with "
+                               f"{'no values' if self._data.size == 0 else 'more than one value'}"
+                               " is ambiguous")
         return bool(self.item())
 
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -284,7 +308,7 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     __hash__ = object.__hash__
 
@@ -343,6 +367,14 @@ class Size(tuple):
     def __add__(self, other):
         return Size(tuple.__add__(self, other))
 
+    def __radd__(self, other):
+        return Size(tuple.__add__(tuple(other), self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
 
 def _make(arr):
     """Wrap a backend array (or a NumPy scalar) as a Tensor outside any graph."""
@@ -377,3 +409,5 @@ from . import ops as _ops  # noqa: E402
 
 for _table in _ops.TENSOR_METHOD_TABLES:
     bind_methods(_table)
+
+from .autograd.engine import backward as _backward  # noqa: E402  (loaded by ops by now)

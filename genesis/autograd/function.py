@@ -85,7 +85,7 @@ class Function:
             return t
         if edges is None:
             if type(out) is tuple:
-                return tuple(_plain(o) for o in out)
+                return tuple([_plain(o) for o in out])
             return _plain(out)
         return _attach_outputs(cls, ctx, out, args)
 
@@ -205,6 +205,10 @@ _FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
 
 
 def _plain(o):
+    if type(o) is _ndarray:
+        t = _new(Tensor)
+        t._data = o
+        return t
     if isinstance(o, Tensor) or o is None or type(o) in _PY_SCALARS:
         return o
     return _make(o)

@@ -76,12 +76,21 @@ def _typed(dt):
     return method
 
 
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+               "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+               "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_BY_TYPE_NAME = {f"{v}Tensor": k for k, v in _TYPE_NAMES.items()}
+
+
 def type_(self, dtype=None, non_blocking=False):
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half",
-                 "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-                 "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        return f"genesis.{names[self.dtype.name]}Tensor"
+        return f"genesis.{_TYPE_NAMES[self.dtype.name]}Tensor"
+    if isinstance(dtype, str):
+        # the legacy names 'torch.FloatTensor' / 'genesis.DoubleTensor'
+        lib, _, name = dtype.rpartition(".")
+        if lib not in ("torch", "genesis") or name not in _BY_TYPE_NAME:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = _dt.to_dtype(_BY_TYPE_NAME[name])
     return to(self, dtype)
 
 

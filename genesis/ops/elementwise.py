@@ -95,7 +95,25 @@ class Mul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if need[0] and need[1]:
+            return MulBackward.apply(g, a, b)
         return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class MulBackward(Function):
+    """Both input gradients of a * b, (g * b, g * a), in one op; differentiable."""
+
+    @staticmethod
+    def forward(ctx, g, a, b):
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, a, b)
+        be, gd = g._be, g._data
+        return be.multiply(gd, b._data), be.multiply(gd, a._data)
+
+    @staticmethod
+    def backward(ctx, ga_bar, gb_bar):
+        g, a, b = ctx.saved_tensors
+        return ga_bar * b + gb_bar * a, gb_bar * g, ga_bar * g
 
 
 def _float_pair(a, b):

@@ -1,0 +1,133 @@
+"""Neural-network ops fused on purpose (DESIGN: fuse where users feel it): softmax and
+log_softmax, each forward a few in-place NumPy passes and each backward one op."""
+from ..autograd.function import Function
+from .. import dtypes as _dt
+from .common import wrap_dim, FLOAT_NP, default_float
+
+__all__ = ["softmax", "log_softmax"]
+
+_LOW = {_dt.float16.np, _dt.bfloat16.np}
+_F32 = _dt.float32.np
+
+
+def _prepare(a, dim, dtype):
+    """The input array in the dtype to compute in (float32 for float16/bfloat16, as
+    PyTorch accumulates), the result dtype, and the axis."""
+    x = a._data
+    if dtype is not None:
+        x = a._be.astype(x, _dt.to_dtype(dtype).np)
+    elif x.dtype not in FLOAT_NP:
+        raise RuntimeError(f"softmax: expected a floating-point input, got {a.dtype} "
+                           "(pass dtype= to compute in a float type)")
+    out_dt = x.dtype
+    if out_dt in _LOW:
+        x = a._be.astype(x, _F32)
+    return x, out_dt, wrap_dim(dim, x.ndim)
+
+
+class Softmax(Function):
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        be = a._be
+        x, out_dt, ax = _prepare(a, dim, dtype)
+        ctx.axis = ax
+        if x.ndim == 0:
+            return be.full((), 1, out_dt)
+        e = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
+        be.exp(e, out=e)
+        be.divide(e, be.sum(e, axis=ax, keepdims=True), out=e)
+        return e if e.dtype == out_dt else be.astype(e, out_dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return SoftmaxBackward.apply(g, ctx.output, ctx.axis), None, None
+
+
+class SoftmaxBackward(Function):
+    """y * (g - sum(g * y)) over the softmax axis; differentiable again."""
+
+    @staticmethod
+    def forward(ctx, g, y, ax):
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, y)
+        ctx.axis = ax
+        be = g._be
+        gy = be.multiply(g._data, y._data)
+        if gy.ndim == 0:
+            return be.multiply(gy, 0)
+        s = be.sum(gy, axis=ax, keepdims=True)
+        gy -= be.multiply(y._data, s)
+        return gy
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        ax = ctx.axis
+        s = (g * y).sum(ax, keepdim=True)
+        t = (gg * y).sum(ax, keepdim=True)
+        return y * gg - y * t, (g - s) * gg - g * t, None
+
+
+class LogSoftmax(Function):
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        be = a._be
+        x, out_dt, ax = _prepare(a, dim, dtype)
+        ctx.axis = ax
+        if x.ndim == 0:
+            return be.full((), 0, out_dt)
+        z = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
+        e = be.exp(z)
+        z -= be.log(be.sum(e, axis=ax, keepdims=True))
+        return z if z.dtype == out_dt else be.astype(z, out_dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return LogSoftmaxBackward.apply(g, ctx.output, ctx.axis), None, None
+
+
+class LogSoftmaxBackward(Function):
+    """g - exp(y) * sum(g) over the axis; differentiable again."""
+
+    @staticmethod
+    def forward(ctx, g, y, ax):
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, y)
+        ctx.axis = ax
+        be = g._be
+        if g._data.ndim == 0:
+            return be.multiply(g._data, 0)
+        p = be.exp(y._data)
+        p *= be.sum(g._data, axis=ax, keepdims=True)
+        return be.subtract(g._data, p)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        ax = ctx.axis
+        p = y.exp()
+        s = g.sum(ax, keepdim=True)
+        t = (gg * p).sum(ax, keepdim=True)
+        return gg - t, -(gg * p) * s, None
+
+
+def _dim_arg(name, input, dim, _stacklevel=None):
+    if dim is None:
+        # PyTorch's legacy implicit dim: 0 for 0-, 1- and 3-D input, else 1
+        return 0 if input.ndim in (0, 1, 3) else 1
+    return dim
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return Softmax.apply(input, _dim_arg("softmax", input, dim), dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return LogSoftmax.apply(input, _dim_arg("log_softmax", input, dim), dtype)
+
+
+TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}

@@ -1,0 +1,73 @@
+"""Fused softmax / log_softmax: values, dtypes and gradients vs PyTorch; second-order
+finite differences without torch."""
+import numpy as np
+import pytest
+
+import genesis
+from oracle import check, rand, gradcheck, needs_torch, torch
+
+SHAPES_DIMS = [((5,), 0), ((3, 4), -1), ((3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((), 0)]
+FNS = ["softmax", "log_softmax"]
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("shape,dim", SHAPES_DIMS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matches_torch(name, shape, dim, dtype):
+    x = rand(*shape, dtype=dtype, low=-4, high=4)
+    check(lambda t: getattr(t, name)(dim), x, noncontig=len(shape) >= 2)
+    check(lambda t: getattr(t, name)(dim) * 2, x)
+
+
+@pytest.mark.parametrize("name", FNS)
+def test_large_inputs_are_stable(name):
+    x = np.array([[1000.0, 0.0, -1000.0], [88.0, 89.0, 90.0]], np.float32)
+    check(lambda t: getattr(t, name)(-1), x)
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("low", ["float16", "bfloat16"])
+def test_low_precision_and_dtype_argument(name, low):
+    x = rand(4, 6, dtype="float32", low=-3, high=3)
+    check(lambda t: getattr(t, name)(-1), x.astype(np.float32), grad=False)
+    if torch is None:
+        pytest.skip("PyTorch is not installed")
+    g = getattr(genesis.tensor(x).to(getattr(genesis, low)), name)(-1)
+    t = getattr(torch.tensor(x).to(getattr(torch, low)), name)(-1)
+    assert str(g.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    np.testing.assert_allclose(g.float().numpy(), t.float().numpy(), atol=1e-2, rtol=1e-2)
+    g64 = getattr(genesis.tensor(x), name)(-1, dtype=genesis.float64)
+    assert g64.dtype == genesis.float64
+
+
+@pytest.mark.parametrize("name", FNS)
+def test_second_order_gradcheck(name):
+    gradcheck(lambda t: getattr(t, name)(1), rand(2, 4, low=-2, high=2), second_order=True)
+    gradcheck(lambda t: getattr(t, name)(0), rand(3, low=-2, high=2), second_order=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", FNS)
+def test_double_backward_matches_torch(name):
+    x = rand(3, 5, seed=4)
+    out = {}
+    for lib in (genesis, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(t, name)(-1)
+        w = lib.tensor(rand(3, 5, seed=5))
+        g, = lib.autograd.grad((y * w).sum(), t, create_graph=True)
+        gg, = lib.autograd.grad((g * g).sum(), t)
+        out[lib.__name__] = gg.detach().numpy()
+    np.testing.assert_allclose(out["genesis"], out["torch"], rtol=1e-7, atol=1e-9)
+
+
+def test_integer_input_needs_dtype():
+    with pytest.raises(RuntimeError, match="floating-point"):
+        genesis.tensor([1, 2, 3]).softmax(0)
+    r = genesis.tensor([1, 2, 3]).softmax(0, dtype=genesis.float32)
+    np.testing.assert_allclose(r.numpy().sum(), 1.0, rtol=1e-6)
+
+
+def test_dim_out_of_range():
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        genesis.ones(2, 3).softmax(2)
