@@ -9,7 +9,7 @@ class dtype:
     """A Genesis dtype. Hashable; ``str()`` is ``genesis.<name>`` so that a Triton type
     name can be read off its last part."""
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed",
-                 "_cat", "_rank")
+                 "scalar_name", "_cat", "_rank")
 
     def __init__(self, name, np_dtype, cat, rank):
         self.name = name
@@ -60,6 +60,8 @@ _by_np = {d.np: d for d in ALL}
 SCALAR_NAMES = {bool_: "Bool", uint8: "Byte", int8: "Char", int16: "Short", int32: "Int",
                 int64: "Long", float16: "Half", bfloat16: "BFloat16", float32: "Float",
                 float64: "Double"}
+for _d, _n in SCALAR_NAMES.items():
+    _d.scalar_name = _n
 
 
 def _by_name(name):

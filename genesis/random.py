@@ -162,15 +162,10 @@ def fork_rng(devices=None, enabled=True):
 
 
 # ---------------------------------------------------------------- sampling
-_TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half",
-              "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-              "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
 def _float_dtype(fn, dtype):
     d = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
     if not d.is_floating_point:
-        raise NotImplementedError(f"\"{fn}\" not implemented for '{_TYPE_NAME[d.name]}'")
+        raise NotImplementedError(f"\"{fn}\" not implemented for '{d.scalar_name}'")
     return d
 
 
@@ -304,7 +299,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     be = input._be
     if not input.is_floating_point():
         raise NotImplementedError(f"\"bernoulli\" not implemented for "
-                                  f"'{_TYPE_NAME[input.dtype.name]}'")
+                                  f"'{input.dtype.scalar_name}'")
     probs = input._data if p is None else (p._data if isinstance(p, Tensor) else p)
     if isinstance(probs, (int, float)):
         if not 0 <= probs <= 1:
@@ -328,7 +323,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.is_floating_point():
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
-                           f"{_TYPE_NAME[input.dtype.name]}")
+                           f"{input.dtype.scalar_name}")
     n = input.shape[-1]
     num_samples = int(num_samples)
     if num_samples <= 0:
@@ -414,7 +409,7 @@ def _fill(self, arr):
 def _self_float(self, fn):
     if not self.is_floating_point():
         raise NotImplementedError(f"\"{fn}\" not implemented for "
-                                  f"'{_TYPE_NAME[self.dtype.name]}'")
+                                  f"'{self.dtype.scalar_name}'")
 
 
 def _from_to(a, b, kw):

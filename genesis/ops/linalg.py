@@ -9,23 +9,16 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .common import be_of
+from .common import be_of, LOW_FLOAT_NP as _LOW
 from .. import dtypes as _dt
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "addr", "addbmm", "baddbmm", "tensordot", "kron", "matrix_power",
            "einsum"]
 
-_LOW = {np.dtype(np.float16), _dt.bfloat16.np}
-
-# PyTorch's scalar type names, for messages that quote them
-_TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half",
-              "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-              "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
 
 def _tname(t):
-    return _TYPE_NAME[t.dtype.name]
+    return t.dtype.scalar_name
 
 
 def _mm(be, x, y):

@@ -2,12 +2,10 @@
 log_softmax, each forward a few in-place NumPy passes and each backward one op."""
 from ..autograd.function import Function
 from .. import dtypes as _dt
-from .common import wrap_dim, FLOAT_NP, default_float
+from .common import wrap_dim, FLOAT_NP, LOW_FLOAT_NP as _LOW, F32 as _F32
 
 __all__ = ["softmax", "log_softmax"]
 
-_LOW = {_dt.float16.np, _dt.bfloat16.np}
-_F32 = _dt.float32.np
 
 
 def _prepare(a, dim, dtype):
@@ -25,20 +23,29 @@ def _prepare(a, dim, dtype):
     return x, out_dt, wrap_dim(dim, x.ndim)
 
 
+def _normalized(ctx, a, dim, dtype, log):
+    """softmax (or log_softmax) of a over dim: x - max, then exp and divide by the sum
+    (or subtract the log of the sum), in place where NumPy allows."""
+    be = a._be
+    x, out_dt, ax = _prepare(a, dim, dtype)
+    ctx.axis = ax
+    if x.ndim == 0:
+        return be.full((), 0 if log else 1, out_dt)
+    z = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
+    if log:
+        z -= be.log(be.sum(be.exp(z), axis=ax, keepdims=True))
+    else:
+        be.exp(z, out=z)
+        be.divide(z, be.sum(z, axis=ax, keepdims=True), out=z)
+    return z if z.dtype == out_dt else be.astype(z, out_dt)
+
+
 class Softmax(Function):
     _save_output = True
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
-        be = a._be
-        x, out_dt, ax = _prepare(a, dim, dtype)
-        ctx.axis = ax
-        if x.ndim == 0:
-            return be.full((), 1, out_dt)
-        e = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
-        be.exp(e, out=e)
-        be.divide(e, be.sum(e, axis=ax, keepdims=True), out=e)
-        return e if e.dtype == out_dt else be.astype(e, out_dt)
+        return _normalized(ctx, a, dim, dtype, log=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -75,15 +82,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
-        be = a._be
-        x, out_dt, ax = _prepare(a, dim, dtype)
-        ctx.axis = ax
-        if x.ndim == 0:
-            return be.full((), 0, out_dt)
-        z = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
-        e = be.exp(z)
-        z -= be.log(be.sum(e, axis=ax, keepdims=True))
-        return z if z.dtype == out_dt else be.astype(z, out_dt)
+        return _normalized(ctx, a, dim, dtype, log=True)
 
     @staticmethod
     def backward(ctx, g):

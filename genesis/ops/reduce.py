@@ -17,14 +17,12 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from .. import dtypes as _dt
 from .common import dims as _dims, wrap_dim as _wrap_dim, inplace as _inplace, CAT as _CAT
-from .common import default_float as _default_float
+from .common import default_float as _default_float, LOW_FLOAT_NP as _LOW, F32 as _F32
 from .shape import Reshape as _Reshape, Expand as _Expand
 from ..autograd.grad_mode import state as _grad_state
 from .elementwise import where as _where, isnan as _isnan, maximum as _maximum
 from .elementwise import minimum as _minimum, sign as _sign, abs as _abs, exp as _exp
 
-_LOW = {np.dtype(np.float16), _dt.bfloat16.np}
-_F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _INF = math.inf
 
@@ -106,14 +104,8 @@ def _nonempty(name, x, axes):
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
-# dtype names as PyTorch's error messages spell them
-_TYPE_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-              "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-              "float64": "Double"}
-
-
 def _type_name(d):
-    return _TYPE_NAME.get(d.name, d.name)
+    return d.scalar_name
 
 
 def _float_only(name, t):

@@ -20,14 +20,8 @@ __all__ = [
     "atleast_2d", "atleast_3d",
 ]
 
-# PyTorch's scalar type names, for messages that quote them
-_TYPE_NAME = {"float32": "Float", "float64": "Double", "float16": "Half",
-              "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-              "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
 def _tname(t):
-    return _TYPE_NAME[t.dtype.name]
+    return t.dtype.scalar_name
 
 
 def mark_view(out, src, fn):
@@ -162,7 +156,7 @@ def _view_dtype(input, dt):
     x = input._data
     old, new = x.dtype.itemsize, dt.itemsize
     if old != new:
-        what = f"to view {_tname(input)} as {_TYPE_NAME[dt.name]} (different element sizes)"
+        what = f"to view {_tname(input)} as {dt.scalar_name} (different element sizes)"
         if x.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {what}")
         st = input.stride()
