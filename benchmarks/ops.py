@@ -29,14 +29,19 @@ def _time(fn, reps):
 
 
 def bench(cases, rounds, reps):
-    """cases: {impl: fn}; runs each impl for ``reps`` calls per round, interleaved, and
-    returns the median seconds per call of each."""
+    """cases: {impl: fn}; runs each impl for ``reps`` calls per round, interleaved in an
+    order that rotates every round, and returns the median seconds per call of each. Each
+    block starts with an untimed call, which absorbs the hand-over of the cores from the
+    previous library's worker threads (OpenMP threads spin for a while after a parallel
+    region), so no library pays for another's threads."""
     res = {k: [] for k in cases}
     for fn in cases.values():
         fn()                            # warm up
-    for _ in range(rounds):
-        for k, fn in cases.items():
-            res[k].append(_time(fn, reps))
+    names = list(cases)
+    for r in range(rounds):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            cases[k]()
+            res[k].append(_time(cases[k], reps))
     return {k: statistics.median(v) for k, v in res.items()}
 
 

@@ -271,7 +271,10 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         a = self._be.to_host(self._data)
-        return a if dtype is None else a.astype(dtype, copy=False)
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        # np.array(t) asks for a copy; on the CPU to_host hands back the tensor's own memory
+        return a.copy() if copy and a is self._data else a
 
     def __len__(self):
         if self._data.ndim == 0:

@@ -158,6 +158,12 @@ def _compare_tensors(a, e, path, o):
     # the message, as torch's: integers in int64, the rest in the compared dtype
     if not common.is_floating_point:
         x, y = av.astype(np.int64), ev.astype(np.int64)
+    if close.ndim == 0:
+        xa, ya = x.item(), y.item()
+        diff = abs(xa - ya)
+        rel = float("inf") if ya == 0 else diff / abs(ya)
+        raise _Fail(AssertionError, _mismatch("Scalars", f"Expected {ya} but got {xa}.", diff,
+                                              None, rel, None, rtol, atol), path)
     ok = close.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = np.abs(x.reshape(-1) - y.reshape(-1))

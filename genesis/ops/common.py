@@ -145,15 +145,16 @@ def check_inplace(t, *others):
     whether the change has to be recorded in the graph."""
     if not grad_state.grad_enabled:
         return False
-    if t._requires_grad and t.grad_fn is None:
-        if t._base is not None:
+    base = t._base
+    if base is not None and base._requires_grad:
+        if base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used "
                                "in an in-place operation.")
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    if t._requires_grad:
         return True
-    if t._base is not None and t._base._requires_grad:
+    if t._requires_grad:
+        if t.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
         return True
     return any(isinstance(o, Tensor) and o._requires_grad for o in others)
 

@@ -714,7 +714,11 @@ def _vector_index(name, input, dim, index, dtypes=(_I64, _I32), exc=RuntimeError
 
 
 def index_select(input, dim, index, *, out=None):
-    dim, idx, tup = _vector_index("index_select", input, dim, index)
+    # PyTorch raises IndexError for dim 0 and RuntimeError for the others; so do we
+    d0 = wrap_dim(dim, input._data.ndim) == 0 if input._data.ndim else True
+    dim, idx, tup = _vector_index("index_select", input, dim, index,
+                                  bounds_exc=IndexError if d0 else RuntimeError,
+                                  bounds_prefix="index out of range in self: " if d0 else "")
     if input._data.ndim == 0:
         return Index.apply(input.reshape(1), tup, False).reshape(())
     return Index.apply(input, tup, False)

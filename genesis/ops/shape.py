@@ -11,7 +11,7 @@ from ..tensor import Tensor, Size, _make, _wrap_dim
 from .common import shape_arg, wrap_dim, dims as _dims
 
 __all__ = [
-    "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",
+    "select", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",
     "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as",
     "broadcast_to", "broadcast_shapes", "broadcast_tensors", "squeeze", "unsqueeze",
     "clone", "narrow", "split", "chunk", "tensor_split", "hsplit", "vsplit", "dsplit",
@@ -467,6 +467,21 @@ def narrow(input, dim, start, length):
                            f"({n}).")
     out = Narrow.apply(input, d, start, length)
     return mark_view(out, input, lambda b: b.narrow(d, start, length))
+
+
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, without that dim (a view)."""
+    nd = input._data.ndim
+    if nd == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, nd)
+    n = input._data.shape[d]
+    if isinstance(index, Tensor):
+        index = int(index.item())
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    return narrow(input, d, index % n, 1).squeeze(d)
 
 
 class SplitWithSizes(Function):
@@ -1004,7 +1019,8 @@ def contiguous(input, memory_format=None):
 
 
 TENSOR_METHODS = {
-    "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
+    "select": select, "reshape": reshape, "view": view, "view_as": view_as,
+    "reshape_as": reshape_as,
     "flatten": flatten, "unflatten": unflatten, "ravel": ravel, "permute": permute,
     "transpose": transpose, "swapaxes": swapaxes, "swapdims": swapdims, "t": t,
     "movedim": movedim, "moveaxis": movedim, "expand": expand, "expand_as": expand_as,
