@@ -56,7 +56,23 @@ class Function:
         if _state.grad_enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    edges = _edges_of(ctx, args)
+                    # one edge per argument: (node, output_nr, shape, dtype) of an input
+                    # that requires grad, else None; the engine reduces a broadcast
+                    # gradient to that shape and casts it to that dtype
+                    edges, needs = [], []
+                    for a in args:
+                        if isinstance(a, Tensor) and a._requires_grad:
+                            fn = a.grad_fn
+                            if fn is None:
+                                fn = a._acc or acc_node(a)
+                            d = a._data
+                            edges.append((fn, a._output_nr, d.shape, d.dtype))
+                            needs.append(True)
+                        else:
+                            edges.append(None)
+                            needs.append(False)
+                    ctx._edges, ctx.needs_input_grad = edges, tuple(needs)
+                    ctx._seq = next_seq()
                     break
         try:
             if edges is None or cls._array_forward:
@@ -212,28 +228,6 @@ def _plain(o):
     if isinstance(o, Tensor) or o is None or type(o) in _PY_SCALARS:
         return o
     return _make(o)
-
-
-def _edges_of(ctx, args):
-    """Record on ctx one edge per argument: (node, output_nr, shape, dtype, backend) of an
-    input that requires grad, else None; shape and dtype let the engine reduce broadcast
-    gradients and cast them to the input's dtype."""
-    edges, needs = [], []
-    for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            fn = a.grad_fn
-            if fn is None:
-                fn = a._acc or acc_node(a)
-            d = a._data
-            edges.append((fn, a._output_nr, d.shape, d.dtype, a._be))
-            needs.append(True)
-        else:
-            edges.append(None)
-            needs.append(False)
-    ctx._edges = edges
-    ctx.needs_input_grad = tuple(needs)
-    ctx._seq = next_seq()
-    return edges
 
 
 def _attach_outputs(cls, ctx, out, args):
