@@ -222,6 +222,8 @@ CASES += [
      RuntimeError, r"a view of a leaf Variable that requires grad is being used in an "
                    r"in-place operation"),
     ("select_oob", lambda L: L.ones(2, 3).select(0, 2), IndexError, r"index 2.*size"),
+    ("inplace_on_expanded", lambda L: L.ones(3).expand(2, 3).add_(1), RuntimeError,
+     r"more than one element of the written-to tensor refers to a single memory location"),
 ]
 
 

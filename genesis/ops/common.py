@@ -141,8 +141,14 @@ def commit_inplace(t, out):
 
 
 def check_inplace(t, *others):
-    """Raise PyTorch's error for an in-place change of a leaf that requires grad; return
+    """Raise PyTorch's error for an in-place change of a leaf that requires grad (or of
+    memory that several elements share); return
     whether the change has to be recorded in the graph."""
+    flags = getattr(t._data, "flags", None)
+    if flags is not None and not flags.writeable:    # an expand()ed view
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
     if not grad_state.grad_enabled:
         return False
     base = t._base
