@@ -93,7 +93,11 @@ class Function:
         if type(out) is _ndarray:        # the common case, inlined
             t = _new(Tensor)
             t._data = out
-            if edges is not None and out.dtype in _FLOAT_NP and ctx._non_diff is None:
+            if edges is None:
+                # stored rather than left to the class default: the next op reads it, and
+                # an instance attribute reads faster than a class attribute
+                t._requires_grad = False
+            elif out.dtype in _FLOAT_NP and ctx._non_diff is None:
                 t._requires_grad, t.grad_fn = True, ctx
                 if cls._save_output:
                     box = t._ver = [0]

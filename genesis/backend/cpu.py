@@ -135,16 +135,16 @@ def reciprocal(x, out=None):
 
 
 def rsqrt(x, out=None):
-    out = np.sqrt(x, out=out)
-    return np.divide(1, out, out=out)
+    r = np.sqrt(x, out)
+    return np.reciprocal(r, r)
 
 
 def sigmoid(x, out=None):
-    # 1/(1+exp(-x)), written so that no intermediate overflows to a warning
-    out = np.negative(x, out=out)
-    np.exp(out, out=out)
-    np.add(out, 1, out=out)
-    return np.divide(1, out, out=out)
+    # 1/(1+exp(-x)) in one buffer; positional out= and += parse faster than keywords
+    r = np.negative(x, out)
+    np.exp(r, r)
+    r += 1
+    return np.reciprocal(r, r)
 
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126

@@ -18,6 +18,7 @@ from ..tensor import Tensor, _make
 from .. import dtypes as _dt
 from .common import dims as _dims, wrap_dim as _wrap_dim, inplace as _inplace, CAT as _CAT
 from .common import default_float as _default_float, LOW_FLOAT_NP as _LOW, F32 as _F32
+from .common import FLOAT_NP
 from .shape import Reshape as _Reshape, Expand as _Expand
 from ..autograd.grad_mode import state as _grad_state
 from .elementwise import where as _where, isnan as _isnan, maximum as _maximum
@@ -120,10 +121,10 @@ class Sum(Function):
     def forward(ctx, a, axes, keepdim, dtype):
         x = a._data
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        out_dt = _acc_dtype(x, dtype)
+        out_dt = x.dtype if dtype is None and x.dtype in FLOAT_NP else _acc_dtype(x, dtype)
         if out_dt in _LOW:
-            return a._be.sum(x, axis=axes, dtype=_F32, keepdims=keepdim).astype(out_dt)
-        return a._be.sum(x, axis=axes, dtype=out_dt, keepdims=keepdim)
+            return a._be.sum(x, axes, _F32, keepdim).astype(out_dt)
+        return a._be.sum(x, axes, out_dt, keepdim)
 
     @staticmethod
     def backward(ctx, g):
