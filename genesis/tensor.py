@@ -22,6 +22,7 @@ class Tensor:
     _ver = None          # version box [n], shared by a tensor and its views
     _base = None         # the tensor this one is a view of
     _view_fn = None      # base -> this view, replayed after an in-place change of the view
+    _hist_ver = None     # a view's version when its history was last derived
     _acc = None          # this leaf's AccumulateGrad node
     _retains_grad = False
     _be = _cpu           # the backend; CPU tensors never set it

@@ -424,3 +424,146 @@ def test_mlp_gradients_match_torch():
     assert abs(g[0] - t[0]) < 1e-6
     np.testing.assert_allclose(g[1], t[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(g[2], t[2], rtol=1e-5, atol=1e-6)
+
+
+# ---- regressions from review: stale views, retain_grad, hooks, aliasing, custom Functions
+VIEW_CASES = {
+    "view_made_before_base_changed":
+        lambda L, x: (lambda y: (lambda r: (y.mul_(3), r.sum())[1])(y[0]))(x * 1),
+    "sibling_view_after_other_view_changed":
+        lambda L, x: (lambda y: (lambda r, s: (r.mul_(3), s.sum())[1])(y[0], y[0]))(x * 1),
+    "nested_view_after_setitem_on_base":
+        lambda L, x: (lambda y: (lambda w: (y.__setitem__(0, 5), w.sum())[1])(
+            y.view(6)[:4]))(x * 1),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("case", sorted(VIEW_CASES))
+def test_views_follow_inplace_changes_of_their_base(case):
+    grads = []
+    for lib in (genesis, torch):
+        x = lib.tensor(rand(2, 3), requires_grad=True)
+        VIEW_CASES[case](lib, x).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_view_of_plain_buffer_sees_grad_added_to_base():
+    p = leaf([1.0, 2.0, 3.0])
+    buf = genesis.zeros(3, dtype=genesis.float64)
+    v = buf[:2]
+    buf.add_(p)
+    v.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), [1.0, 1.0, 0.0])
+
+
+def test_retain_grad_follows_inplace_change():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    y.sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_retained_grad_is_a_writable_copy():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    u = x.sum(1, keepdim=True)
+    u.retain_grad()
+    (u * 5).sum().backward()
+    u.grad.add_(100)                     # not a read-only broadcast view
+    x.grad.add_(1)                       # and not sharing memory with x.grad
+    np.testing.assert_allclose(u.grad.numpy(), [[105.0], [105.0]])
+    np.testing.assert_allclose(x.grad.numpy(), [[6.0, 6.0], [6.0, 6.0]])
+
+
+def test_leaf_hook_keeping_its_argument_does_not_alias_grad():
+    x = leaf([1.0, 2.0, 3.0])
+    saved = []
+    x.register_hook(saved.append)
+    (x * 2).sum().backward()
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(saved[0].numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0, 4.0])
+
+
+def test_create_graph_grad_does_not_alias_user_gradient():
+    x = leaf([1.0, 2.0, 3.0])
+    g = genesis.ones(3, dtype=genesis.float64)
+    (x * 1).backward(g, create_graph=True)
+    g.mul_(5)
+    np.testing.assert_allclose(x.grad.detach().numpy(), [1.0, 1.0, 1.0])
+
+
+def test_custom_forward_never_records_a_graph():
+    w = leaf([2.0])
+
+    class UsesCaptured(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    out = UsesCaptured.apply(genesis.tensor([1.0], dtype=genesis.float64))
+    assert not out.requires_grad
+
+
+def test_mark_dirty_returns_the_input_with_new_history():
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    z = Double.apply(y)
+    assert z is y and "Double" in y.grad_fn.name()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_inference_mode_false_enables_grad():
+    with genesis.no_grad():
+        with genesis.inference_mode(False):
+            assert genesis.is_grad_enabled()
+        assert not genesis.is_grad_enabled()
+
+
+def test_autograd_grad_runs_only_the_part_of_the_graph_it_needs():
+    x = leaf([1.0, 2.0, 3.0])
+    fired = []
+    x.register_hook(lambda g: fired.append(1))
+    y = x * x
+    z = y * 3
+    g, = genesis.autograd.grad(z.sum(), y)
+    np.testing.assert_allclose(g.numpy(), [3.0, 3.0, 3.0])
+    assert not fired                     # x's hook is beyond y: not reached
+    y.sum().backward()                   # y's own history was not run, nor freed
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_backward_inputs_skips_unrelated_branches():
+    class Boom(Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            raise AssertionError("must not run")
+
+    x, w = leaf([1.0]), leaf([2.0])
+    loss = (Boom.apply(w) * x).sum()
+    loss.backward(inputs=[x])
+    np.testing.assert_allclose(x.grad.numpy(), [2.0])
+    assert w.grad is None

@@ -61,7 +61,21 @@ class RemovableHandle:
         self.remove()
 
 
+def refresh_view(t):
+    """Bring a view's history up to date after its memory changed through its base or
+    another view of it (their shared version moved on): re-derive it from the base as the
+    base is now, as PyTorch does, so that it never backpropagates through stale history."""
+    if t._ver[0] != t._hist_ver:
+        base = t._base
+        if base._requires_grad and _state.grad_enabled:
+            v = t._view_fn(base)
+            t._requires_grad, t.grad_fn, t._output_nr = True, v.grad_fn, v._output_nr
+        t._hist_ver = t._ver[0]
+
+
 def _node_of(t):
+    if t._base is not None:
+        refresh_view(t)
     return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (acc_node(t), 0)
 
 
@@ -74,7 +88,11 @@ def register_tensor_hook(t, hook):
     return RemovableHandle(lst, hook)
 
 
-def retain_grad(t):
+def retain_grad(t, old=None):
+    """Keep t's gradient in t.grad; ``old``: the (node, output_nr) t's history had before
+    an in-place change, whose retention moves to the new history."""
+    if old is not None and old[0] is not None and old[0]._retain:
+        old[0]._retain.pop(old[1], None)
     node, nr = _node_of(t)
     if node._retain is None:
         node._retain = {}
@@ -96,9 +114,10 @@ def _owns(g):
 def _accumulate_leaf(var, g, owned, create_graph):
     old = var._grad
     if old is None:
-        if not create_graph:
-            g = _make(g._data if owned and _owns(g) else g._be.copy(g._data))
-        var._grad = g
+        if create_graph:        # keep the graph, but never alias a tensor held elsewhere
+            var._grad = g if owned and _owns(g) else g.clone()
+        else:
+            var._grad = _make(g._data if owned and _owns(g) else g._be.copy(g._data))
     elif create_graph or _state.grad_enabled:
         var._grad = old + g
     else:
@@ -160,6 +179,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             _heappush(heap, (-node._seq, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
+    # with inputs, run only the nodes through which some input is reached
+    runs = None if capture is None else _nodes_reaching(roots, capture)
+
     prev = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
@@ -168,8 +190,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             grads = node._buf
             node._buf = None
             if node._hooks or node._retain:
-                if _run_tensor_hooks(node, grads, create_graph):
-                    stealable.pop(node, None)
+                _run_tensor_hooks(node, grads, create_graph)
             if capture is not None:
                 for nr in range(len(grads)):
                     ks = capture.get((id(node), nr))
@@ -182,6 +203,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if var is not None and g is not None and accumulate and (
                         capture is None or (id(node), 0) in capture):
                     _accumulate_leaf(var, g, stealable.get(node, False), create_graph)
+                continue
+            if runs is not None and id(node) not in runs:
                 continue
             if node._n_out > 1 and node._materialize:
                 grads = [g if g is not None or m is None else _zeros(m)
@@ -203,6 +226,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if e is None or g is None:
                     continue
                 child = e[0]
+                if runs is not None and id(child) not in runs and (id(child), e[1]) \
+                        not in capture and type(child) is not AccumulateGrad:
+                    continue
                 gd = g._data
                 fresh = False
                 if gd.shape != e[2]:
@@ -223,8 +249,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     g = buf[nr] = old + g if create_graph else \
                         _make(old._be.add(old._data, g._data))
                     fresh = True
-                if type(child) is AccumulateGrad:
-                    stealable[child] = fresh or _exclusive(g, grads, in_grads)
+                if type(child) is AccumulateGrad:    # a hook may keep what it is given
+                    stealable[child] = child._hooks is None and (
+                        fresh or _exclusive(g, grads, in_grads))
     finally:
         _state.grad_enabled = prev
         for _, node in heap:          # an error left nodes pending: drop their gradients
@@ -240,10 +267,28 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     return None
 
 
+def _nodes_reaching(roots, capture):
+    """Ids of the nodes with an edge towards a captured (node, output): those whose
+    backward must run for autograd.grad / backward(inputs=...). A node's inputs are older
+    than it, so one pass in creation order settles each node after its children."""
+    seen, stack = {}, [r[0] for r in roots]
+    while stack:
+        n = stack.pop()
+        if id(n) not in seen:
+            seen[id(n)] = n
+            stack.extend(e[0] for e in n._edges if e is not None)
+    targets = {k[0] for k in capture}
+    runs = set()
+    for n in sorted(seen.values(), key=lambda n: n._seq):
+        for e in n._edges:
+            if e is not None and (id(e[0]) in runs or id(e[0]) in targets):
+                runs.add(id(n))
+                break
+    return runs
+
+
 def _run_tensor_hooks(node, grads, create_graph):
-    """Hooks registered on the tensors this node produced, then retain_grad. Returns
-    whether a gradient may now be referenced from elsewhere."""
-    shared = False
+    """Hooks registered on the tensors this node produced, then retain_grad."""
     if node._hooks:
         for nr, hooks in node._hooks.items():
             for h in list(hooks):
@@ -251,27 +296,27 @@ def _run_tensor_hooks(node, grads, create_graph):
                     r = h(grads[nr])
                     if r is not None:
                         grads[nr] = r
-                        shared = True
     if node._retain:
         for nr, ref in node._retain.items():
             t = ref()
             if t is not None and grads[nr] is not None:
-                g = grads[nr] if create_graph else grads[nr].detach()
+                # a copy: the gradient flows on, and may become a leaf's .grad
+                g = grads[nr].clone() if create_graph else _make(grads[nr]._be.copy(
+                    grads[nr]._data))
                 t._grad = g if t._grad is None else t._grad + g
-                shared = True
-    return shared
 
 
 def _exclusive(g, grads, in_grads):
     """Whether a gradient a backward returned is referenced from nowhere else, so that
     a leaf may keep it as its .grad instead of a copy: not one of the node's incoming
     gradients passed through, and not returned for two inputs."""
+    d = g._data
     for x in grads:
-        if x is g:
+        if x is not None and x._data is d:
             return False
     n = 0
     for x in in_grads:
-        if x is g:
+        if x is not None and x._data is d:
             n += 1
     return n == 1
 

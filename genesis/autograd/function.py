@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _make
-from .engine import acc_node, next_seq
+from .engine import acc_node, next_seq, refresh_view
 from .grad_mode import state as _state
 
 _new = object.__new__
@@ -26,6 +26,7 @@ class Function:
     _n_out = 1
     _out_meta = None
     _non_diff = None
+    _dirty = None
     _edges = ()
     _buf = None              # incoming gradients while pending in the engine
     needs_input_grad = ()
@@ -55,13 +56,16 @@ class Function:
         edges = None
         if _state.grad_enabled:
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
+                if isinstance(a, Tensor) and (a._requires_grad or a._base is not None and (
+                        a._ver[0] != a._hist_ver and _refreshed(a))):
                     # one edge per argument: (node, output_nr, shape, dtype) of an input
                     # that requires grad, else None; the engine reduces a broadcast
                     # gradient to that shape and casts it to that dtype
                     edges, needs = [], []
                     for a in args:
                         if isinstance(a, Tensor) and a._requires_grad:
+                            if a._base is not None and a._ver[0] != a._hist_ver:
+                                refresh_view(a)
                             fn = a.grad_fn
                             if fn is None:
                                 fn = a._acc or acc_node(a)
@@ -75,14 +79,14 @@ class Function:
                     ctx._seq = next_seq()
                     break
         try:
-            if edges is None or cls._array_forward:
+            if cls._array_forward:
                 out = cls.forward(ctx, *args)
             else:               # a Tensor-level forward must not record a graph of its own
-                _state.grad_enabled = False
+                prev, _state.grad_enabled = _state.grad_enabled, False
                 try:
                     out = cls.forward(ctx, *args)
                 finally:
-                    _state.grad_enabled = True
+                    _state.grad_enabled = prev
         except ValueError as e:
             if "broadcast" in str(e):
                 raise broadcast_error(*[a.shape for a in args if isinstance(a, Tensor)]) \
@@ -160,6 +164,9 @@ class Function:
         self._non_diff = {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors):
+        """Declare inputs that forward changed in place: they are returned as themselves,
+        with this node as their history."""
+        self._dirty = {id(t) for t in tensors}
         for t in tensors:
             t._bump_version()
 
@@ -190,6 +197,12 @@ class Function:
 
 
 BackwardCFunction = Function
+
+
+def _refreshed(a):
+    """Refresh a stale view (see engine.refresh_view); whether it now requires grad."""
+    refresh_view(a)
+    return a._requires_grad
 
 
 def broadcast_error(*shapes):
@@ -257,13 +270,21 @@ def _attach(ctx, o, i, args):
         return t
     if o is None or type(o) in _PY_SCALARS:
         return o
-    if isinstance(o, Tensor):
-        if any(o is a for a in args):      # returning an input gives an alias of it
-            data, o = o, _make(o._data)
-            o._ver = data._ver if data._ver else data.__dict__.setdefault("_ver", [0])
-    else:
+    if not isinstance(o, Tensor):
         o = _make(o)
-    if ctx._non_diff and id(o) in ctx._non_diff or not o.is_floating_point():
+    non_diff = ctx._non_diff is not None and id(o) in ctx._non_diff
+    if any(o is a for a in args):
+        if ctx._dirty is not None and id(o) in ctx._dirty:
+            # changed in place by forward (mark_dirty): the input itself takes the new history
+            if o._requires_grad and o.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
+        else:       # an input returned as it is: an alias sharing memory and version
+            src, o = o, _make(o._data)
+            if src._ver is None:
+                src._ver = [0]
+            o._ver = src._ver
+    if non_diff or not o.is_floating_point():
         return o
     o._requires_grad, o.grad_fn, o._output_nr = True, ctx, i
     return o

@@ -100,7 +100,7 @@ class inference_mode(_Mode):
         return inference_mode(self.mode)
 
     def _enabled(self):
-        return not self.mode if self.mode else state.grad_enabled
+        return not self.mode
 
     def __enter__(self):
         self._prev_inf = state.inference

@@ -23,6 +23,6 @@ def backend_for(dev):
             backend = None
         if backend is None:
             raise RuntimeError("CUDA is not available: genesis has no CUDA backend on this "
-                               "machine (see genesis.cuda.is_available())")
+                               "machine")
         return backend
     raise RuntimeError(f"no backend for device {dev}")

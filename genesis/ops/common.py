@@ -46,6 +46,11 @@ def pair(a, b):
                     f"{type(b).__name__}")
 
 
+# (min, max, 2 ** bits) of each integral dtype: an int scalar outside it wraps into it
+INT_RANGE = {d.np: (int(np.iinfo(d.np).min), int(np.iinfo(d.np).max), 1 << (8 * d.np.itemsize))
+             for d in _dt.ALL if d._cat == 1}
+
+
 def _with_scalar(t, x, s):
     c = CAT[x.dtype]
     ts = type(s)
@@ -54,7 +59,14 @@ def _with_scalar(t, x, s):
             # NumPy would promote bfloat16 with a Python float to float32
             return x, (s if x.dtype is not _BF16 else _BF16.type(s))
     elif ts is int:
-        if c >= 1:
+        if c == 1:
+            lo, hi, m = INT_RANGE[x.dtype]
+            # PyTorch casts an out-of-range scalar to the tensor's dtype (wrapping) where
+            # NumPy 2 raises; beyond 64 bits both raise OverflowError
+            if not lo <= s <= hi and -(1 << 63) <= s < (1 << 64):
+                s = (s - lo) % m + lo
+            return x, s
+        if c == 2:
             return x, s
     elif ts is bool:
         return x, s
@@ -131,12 +143,16 @@ def commit_inplace(t, out):
         t._be.copyto(t._data, src, casting="unsafe")
     t._bump_version()
     if out._requires_grad and grad_state.grad_enabled:
+        old = (t.grad_fn, t._output_nr)
         base = t._base
         if base is not None and (base._requires_grad or out._requires_grad):
             from .shape import rebase_view
             rebase_view(t, out)
         else:
             t._requires_grad, t.grad_fn, t._output_nr = True, out.grad_fn, out._output_nr
+        if t._retains_grad:
+            from ..autograd.engine import retain_grad
+            retain_grad(t, old)
     return t
 
 
@@ -170,8 +186,6 @@ def snapshot(t):
     place while t's memory is overwritten."""
     s = _make(t._be.copy(t._data))
     s._requires_grad, s.grad_fn, s._output_nr = t._requires_grad, t.grad_fn, t._output_nr
-    if t.grad_fn is None and t._requires_grad:
-        s.grad_fn = None
     return s
 
 

@@ -37,6 +37,7 @@ def mark_view(out, src, fn):
         out._base, out._view_fn = src, fn
     else:
         out._base, out._view_fn = base, (lambda b: fn(f(b)))
+    out._hist_ver = out._ver[0]     # the version its history describes (refresh_view)
     return out
 
 
@@ -73,6 +74,7 @@ def rebase_view(t, out):
     base._requires_grad, base.grad_fn, base._output_nr = True, new.grad_fn, 0
     v = t._view_fn(base)
     t._requires_grad, t.grad_fn, t._output_nr = True, v.grad_fn, v._output_nr
+    t._hist_ver = t._ver[0]
 
 
 def _mark_parts(parts, input, fn_of, name):
