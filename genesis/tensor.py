@@ -38,6 +38,10 @@ class Tensor:
             self._data = a._data
             if a._be is not _cpu:
                 self._be = a._be
+            # an alias of a's memory: in-place changes through either must show in both
+            if a._ver is None:
+                a._ver = [0]
+            self._ver = a._ver
             return self
         if a is not None and not isinstance(a, (int, np.integer, Size)):
             if np.ndim(a) == 0 and not isinstance(a, np.ndarray):
@@ -201,8 +205,7 @@ class Tensor:
 
     @property
     def data(self):
-        t = _make(self._data)
-        return t
+        return _make(self._data)
 
     @data.setter
     def data(self, other):
@@ -328,20 +331,43 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._be.to_host(self._data), self._requires_grad))
 
+    def _fresh_leaf(self, data):
+        """A leaf of self's type holding ``data``, with self's requires_grad and its
+        non-autograd attributes (a subclass's), outside any graph and not a view."""
+        t = object.__new__(type(self))
+        t.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _GRAPH_ATTRS})
+        t._data = data
+        t._requires_grad = self._requires_grad
+        return t
+
+    def __copy__(self):
+        # as torch: a leaf sharing self's memory (and here also its version counter, so
+        # that in-place changes through it are seen by tensors saved for backward)
+        t = self._fresh_leaf(self._data)
+        if self._ver is None:
+            self._ver = [0]
+        t._ver = self._ver
+        return t
+
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
-        t = type(self).__new__(type(self))
-        t.__dict__.update(self.__dict__)
-        t._data = self._be.copy(self._data)
-        t._ver = None
-        t._acc = None
-        t._requires_grad = self._requires_grad
+        t = self._fresh_leaf(self._be.copy(self._data))
         if self._grad is not None:
             t._grad = self._grad.clone()
         memo[id(self)] = t
         return t
+
+    def is_inference(self):
+        # genesis does not mark tensors made under inference_mode (they are ordinary
+        # tensors outside the graph), so none is an inference tensor
+        return False
+
+
+# per-tensor autograd and view state that a copy must not inherit
+_GRAPH_ATTRS = frozenset(("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_ver",
+                          "_base", "_view_fn", "_hist_ver", "_multi", "_acc", "_retains_grad"))
 
 
 def _rebuild(arr, requires_grad):

@@ -823,3 +823,162 @@ def test_scalar_tensor_values_without_torch():
     assert (x / 2).dtype is genesis.float32
     assert genesis.tensor([1, 2]).exp().dtype is genesis.float32
     assert genesis.tensor([0.5, 1.5, 2.5, -0.5]).round().tolist() == [0.0, 2.0, 2.0, -0.0]
+
+
+# ---------------------------------------------------------------- regressions from review
+# an int scalar out of an integral tensor's range is cast (wrapped) to its dtype, as torch
+WRAPPED_SCALARS = [
+    ("uint8", lambda x: x + -1), ("uint8", lambda x: x - 300), ("uint8", lambda x: -1 - x),
+    ("uint8", lambda x: 300 - x), ("uint8", lambda x: x * -1), ("uint8", lambda x: -1 * x),
+    ("uint8", lambda x: x // 300), ("uint8", lambda x: x % 300), ("uint8", lambda x: x & 300),
+    ("uint8", lambda x: 300 // x), ("int8", lambda x: -200 % x),
+    ("uint8", lambda x: 300 | x), ("uint8", lambda x: x == 259), ("uint8", lambda x: x > -1),
+    ("uint8", lambda x: x + (2 ** 64 - 1)), ("int8", lambda x: x + 200),
+    ("int8", lambda x: 200 + x), ("int16", lambda x: x - 70000),
+    ("int32", lambda x: x + 2 ** 40), ("int32", lambda x: x * 2 ** 40),
+    ("int64", lambda x: x + 2 ** 63), ("uint8", lambda x: x.add_(-1)),
+    ("int8", lambda x: x.__iadd__(200)), ("uint8", lambda x: x.mul_(-1)),
+    ("uint8", lambda x: x.add(300)), ("int32", lambda x: x.remainder(-2 ** 40 + 3)),
+]
+
+
+@pytest.mark.parametrize("dtype,fn", WRAPPED_SCALARS)
+def test_out_of_range_int_scalar_wraps_like_torch(dtype, fn):
+    check(fn, ints(2, 3, low=1, high=9, dtype=dtype), grad=False)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,exc,msg", [
+    (lambda L, x: x.pow(300), RuntimeError, "value cannot be converted to type uint8_t"),
+    (lambda L, x: L.where(x > 2, x, 300), RuntimeError, "converted to type uint8_t"),
+    (lambda L, x: L.where(x > 2, -256, x), RuntimeError, "converted to type uint8_t"),
+    (lambda L, x: x.pow(-1), RuntimeError, "negative integer powers"),   # not 255
+    (lambda L, x: x + 2 ** 64, OverflowError, None),      # beyond 64 bits both raise
+])
+def test_out_of_range_int_scalar_errors(fn, exc, msg):
+    for L in (genesis, torch):
+        with pytest.raises(exc, match=msg):
+            fn(L, L.tensor([1, 2, 3], dtype=L.uint8))
+
+
+# ops keep only the operands their backward reads: changing another in place is fine
+NOT_SAVED = {
+    "mul_scalar": lambda L, b: b * 2, "rmul_scalar": lambda L, b: 2 * b,
+    "mul_const": lambda L, b: b * L.tensor([1.0, 2.0, 3.0]),
+    "rmul_const": lambda L, b: L.tensor([1.0, 2.0, 3.0]) * b,
+    "div_scalar": lambda L, b: b / 2, "div_const": lambda L, b: b / L.tensor([1.0, 2.0, 4.0]),
+    "rdiv_one": lambda L, b: 1 / b, "rdiv": lambda L, b: 2.5 / b,
+    "fmod": lambda L, b: b.fmod(2.0), "remainder_const": lambda L, b: b % L.tensor(0.7),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(NOT_SAVED))
+def test_operand_not_needed_by_backward_may_change_in_place(name):
+    grads = []
+    for L in (genesis, torch):
+        x = L.tensor([0.5, 1.5, 3.0], dtype=L.float64, requires_grad=True)
+        b = x * 1
+        y = NOT_SAVED[name](L, b)
+        b.add_(1)
+        (y * L.tensor([1.0, -2.0, 3.0], dtype=L.float64)).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(*grads, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda b, c: b * c, lambda b, c: c * b, lambda b, c: c / b, lambda b, c: c ** b,
+    lambda b, c: b ** c, lambda b, c: c.fmod(b), lambda b, c: b.mul(c),
+], ids=["mul", "rmul", "div_by", "pow_exp", "pow_base", "fmod_by", "mul_method"])
+def test_operand_needed_by_backward_still_checked(fn):
+    x = genesis.tensor([0.5, 1.5, 3.0], requires_grad=True)
+    c = genesis.tensor([1.0, 2.0, 0.5], requires_grad=True)
+    b = x * 1
+    y = fn(b, c)
+    b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_both_operands_need_grad_mul_double_backward():
+    gradcheck(lambda a, b: a * b, rand(3), rand(3, seed=1), second_order=True)
+    gradcheck(lambda a, b: a / b, rand(3), rand(3, seed=1, low=1, high=2), second_order=True)
+    gradcheck(lambda a: 2.5 / a, rand(3, low=1, high=2), second_order=True)
+
+
+@pytest.mark.parametrize("fn", [lambda x, c: x / c, lambda x, c: x ** c,
+                                lambda x, c: c ** x, lambda x, c: x.fmod(c),
+                                lambda x, c: c.remainder(x), lambda x, c: x * c])
+def test_graph_keeps_no_reference_to_unneeded_inputs(fn):
+    import gc
+    import weakref
+    x = genesis.tensor([1.0, 2.0], requires_grad=True)
+    c = genesis.tensor([0.5, 3.0])
+    y = fn(x, c)
+    y.sum().backward()
+    ref = weakref.ref(c)
+    del c
+    gc.collect()
+    assert y.grad_fn is not None and ref() is None
+
+
+@needs_torch
+def test_sign_of_nan_is_zero():
+    x = np.array([np.nan, -0.0, 0.0, -2.5, 3.0, np.inf, -np.inf])
+    for dt in ("float32", "float64", "float16"):
+        check(lambda t: t.sign(), x.astype(dt), grad=False)
+        check(lambda t: t.clone().sign_(), x.astype(dt), grad=False)
+    check(lambda t: t.sign(), np.array([True, False]), grad=False)
+    check(lambda t: t.sign(), np.array([-3, 0, 4], dtype=np.int16), grad=False)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,msg", [
+    (lambda x, y: x // y, '"div_floor_cpu" not implemented for \'Bool\''),
+    (lambda x, y: x % y, '"remainder_cpu" not implemented for \'Bool\''),
+    (lambda x, y: x // True, "div_floor_cpu"), (lambda x, y: x % False, "remainder_cpu"),
+    (lambda x, y: x.fmod(y), '"fmod_cpu" not implemented for \'Bool\''),
+    (lambda x, y: x.div(y, rounding_mode="trunc"), "div_trunc_cpu"),
+    (lambda x, y: x.__ifloordiv__(y), "div_floor_cpu"),
+])
+def test_bool_floor_divide_and_remainder_not_implemented(fn, msg):
+    for L in (genesis, torch):
+        with pytest.raises(NotImplementedError, match=msg):
+            fn(L.tensor([True, False]), L.tensor([True, True]))
+    check(lambda x: x // 2, np.array([True, False]), grad=False)    # bool with int works
+    check(lambda x: x % 2, np.array([True, False]), grad=False)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,exc,msg", [
+    (lambda L: L.isclose(L.tensor([1]), L.tensor([1.0])), RuntimeError,
+     "Long did not match Float"),
+    (lambda L: L.isclose(L.tensor([1.0]), L.tensor([1.0], dtype=L.float64)), RuntimeError,
+     "Float did not match Double"),
+    (lambda L: L.allclose(L.tensor([1.0]), L.tensor([1])), RuntimeError,
+     "Float did not match Long"),
+    (lambda L: L.isclose(L.tensor([1.0]), 1.0), TypeError, "must be Tensor, not float"),
+    (lambda L: L.round(L.tensor([15, 25]), decimals=-1), NotImplementedError,
+     '"round_cpu" not implemented for \'Long\''),
+    (lambda L: L.tensor([15]).round(decimals=2), NotImplementedError, "round_cpu"),
+    (lambda L: L.tensor([True]).round(decimals=1), NotImplementedError, "'Bool'"),
+])
+def test_dtype_errors_as_torch(fn, exc, msg):
+    for L in (genesis, torch):
+        with pytest.raises(exc, match=msg):
+            fn(L)
+
+
+@needs_torch
+def test_isclose_same_dtype_ints_and_round_int_without_decimals():
+    check(lambda x, y: lib_of(x).isclose(x, y), np.array([1, 2, 3]), np.array([1, 5, 3]),
+          grad=False)
+    check(lambda x: lib_of(x).round(x), np.array([15, -25]), grad=False)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype,v", [("uint8", -1), ("uint8", -255), ("uint8", 255),
+                                     ("int8", -128), ("int8", 127)])
+def test_where_scalar_at_range_edges(dtype, v):
+    check(lambda x: lib_of(x).where(x > 2, v, x), ints(4, low=0, high=6, dtype=dtype),
+          grad=False)

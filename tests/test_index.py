@@ -514,6 +514,11 @@ ERRORS = [
      RuntimeError, "scatter\\(\\): Expected self.dtype to be equal to src.dtype"),
     (lambda L: X(L).scatter(1, L.tensor([[0, 9]]), 2.0), RuntimeError,
      "index 9 is out of bounds for dimension 1 with size 4"),
+    # a value (not a src tensor): the index may not be larger than self, RuntimeError
+    (lambda L: X(L).scatter(0, L.tensor([[0, 1, 2, 0, 1]]), 2.0), RuntimeError,
+     r"^Expected index \[1, 5\] to be no larger than self \[3, 4\] apart from dimension 0$"),
+    (lambda L: X(L).scatter(1, L.tensor([[0], [1], [2], [0]]), 2.0, reduce="add"), RuntimeError,
+     r"^Expected index \[4, 1\] to be no larger than self \[3, 4\] apart from dimension 1$"),
     (lambda L: X(L).scatter(1, L.tensor([[0]]), L.ones(1, 1), reduce="mean"), RuntimeError,
      "reduce argument must be either add or multiply."),
     (lambda L: X(L).scatter_add(1, L.tensor([[0]], dtype=L.uint8), L.ones(1, 1)),
@@ -597,3 +602,116 @@ def test_errors_match_torch(fn, exc, match):
             match = None
         with pytest.raises(exc, match=match):
             fn(torch)
+
+
+# ---------------------------------------------------------------- stale indices
+# An index or mask changed in place after the op that used it must make backward raise
+# (it is saved for backward), not silently move the gradient.
+# (id, op on the leaf x (4,) and the index tensor, the index, its in-place change)
+STALE = [
+    ("getitem", lambda x, i: x[i], lambda L: L.tensor([0, 1]), lambda i: i.__setitem__(0, 2)),
+    ("getitem_int32", lambda x, i: x[i], lambda L: L.tensor([0, 1], dtype=L.int32),
+     lambda i: i.__setitem__(0, 2)),
+    ("getitem_2nd_dim", lambda x, i: x.reshape(2, 2)[:, i], lambda L: L.tensor([1]),
+     lambda i: i.fill_(0)),
+    ("getitem_mask", lambda x, m: x[m], lambda L: L.tensor([True, False, True, False]),
+     lambda m: m.__setitem__(0, False)),
+    ("getitem_index_view", lambda x, i: x[i[:2]], lambda L: L.tensor([0, 1, 2, 3]),
+     lambda i: i.__setitem__(0, 3)),
+    ("setitem", lambda x, i: _set(x * 1, i, 0.0), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("index_put", lambda x, i: x.index_put((i,), x[2:] * 3), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("gather", lambda x, i: x.gather(0, i), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("gather_int32", lambda x, i: x.gather(0, i), lambda L: L.tensor([0, 1], dtype=L.int32),
+     lambda i: i.__setitem__(0, 2)),
+    ("scatter", lambda x, i: x.scatter(0, i, 0.0), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("scatter_", lambda x, i: (x * 1).scatter_(0, i, x[2:] * 3), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("scatter_add", lambda x, i: x.scatter_add(0, i, x[2:] * 3), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("scatter_reduce", lambda x, i: x.scatter_reduce(0, i, x[2:] * 3, "amax"),
+     lambda L: L.tensor([0, 1]), lambda i: i.__setitem__(0, 2)),
+    ("index_select", lambda x, i: x.index_select(0, i), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("index_add", lambda x, i: x.index_add(0, i, x[2:] * 3), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("index_copy", lambda x, i: x.index_copy(0, i, x[2:] * 3), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("index_fill_", lambda x, i: (x * 1).index_fill_(0, i, 0.0), lambda L: L.tensor([0, 1]),
+     lambda i: i.__setitem__(0, 2)),
+    ("masked_fill", lambda x, m: x.masked_fill(m, 0.0), lambda L: L.tensor([True, False] * 2),
+     lambda m: m.__setitem__(1, True)),
+    ("masked_fill_broadcast", lambda x, m: x.expand(3, 4).masked_fill(m, 0.0),
+     lambda L: L.tensor([True, False] * 2), lambda m: m.__setitem__(1, True)),
+    ("masked_select", lambda x, m: x.masked_select(m), lambda L: L.tensor([True, False] * 2),
+     lambda m: m.__setitem__(0, False)),
+    ("masked_scatter", lambda x, m: x.masked_scatter(m, x * 3),
+     lambda L: L.tensor([True, False] * 2), lambda m: m.__setitem__(1, True)),
+    ("take", lambda x, i: x.take(i), lambda L: L.tensor([0, 1]), lambda i: i.__setitem__(0, 2)),
+]
+
+
+def _set(y, i, v):
+    y[i] = v
+    return y
+
+
+def _stale_backward(L, op, index, change):
+    x = L.tensor([1.0, 5.0, 3.0, 2.0], requires_grad=True)
+    i = index(L)
+    y = op(x, i)
+    change(i)
+    (y * y).sum().backward()
+
+
+@pytest.mark.parametrize("name,op,index,change", STALE, ids=[c[0] for c in STALE])
+def test_index_changed_in_place_after_the_op_raises(name, op, index, change):
+    _stale_backward(genesis, op, index, lambda i: None)     # unchanged: fine
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        _stale_backward(genesis, op, index, change)
+
+
+@needs_torch
+@pytest.mark.parametrize("name,op,index,change", STALE, ids=[c[0] for c in STALE])
+def test_index_changed_in_place_raises_in_torch_too(name, op, index, change):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        _stale_backward(torch, op, index, change)
+
+
+@needs_torch
+@pytest.mark.parametrize("L", ["genesis", "torch"])
+def test_index_changed_before_double_backward_raises(L):
+    """The gradient's own graph keeps the index saved too (create_graph=True)."""
+    L = genesis if L == "genesis" else torch
+    x = L.tensor([1.0, 5.0, 3.0], dtype=L.float64, requires_grad=True)
+    i = L.tensor([0, 1])
+    g, = L.autograd.grad((x.gather(0, i) ** 2).sum(), x, create_graph=True)
+    i[0] = 2
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        g.sum().backward()
+
+
+def test_ndarray_index_changed_after_the_op_keeps_the_gradient():
+    """A NumPy index is copied (there is no version to check), so changing it later does
+    not change the gradient. (PyTorch shares the array's memory and moves the gradient.)"""
+    x = genesis.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    idx = np.array([0, 1])
+    y = x[idx] * genesis.tensor([1.0, 2.0])
+    idx[0] = 2
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 0.0]
+
+
+@needs_torch
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_scatter_reduce_result_changed_in_place_raises(reduce):
+    """amax/amin's gradient reads the result: changing it in place must raise."""
+    for L in (genesis, torch):
+        x = L.tensor([1.0, 5.0, 3.0], requires_grad=True)
+        y = x.scatter_reduce(0, L.tensor([0, 2]), L.tensor([4.0, 2.0]), reduce)
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

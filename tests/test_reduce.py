@@ -380,3 +380,55 @@ def test_tie_gradient_is_shared():
     x.grad = None
     x.max().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [0, 0, 0]])
+
+
+# The indices max/min/sort/topk/median/kthvalue return are saved for backward: changing
+# them in place must make backward raise (as in PyTorch), not move the gradient.
+# (id, op on the leaf x (2, 3) giving (values, indices), in-place change of the indices)
+STALE_INDICES = [
+    ("max", lambda x: x.max(1), lambda i: i.fill_(0)),
+    ("min_keepdim", lambda x: x.min(0, keepdim=True), lambda i: i.fill_(1)),
+    ("sort", lambda x: x.sort(1), lambda i: i.fill_(0)),
+    ("sort_change_through_a_view", lambda x: x.sort(1, descending=True),
+     lambda i: i[0].fill_(0)),
+    ("topk", lambda x: x.topk(2, 1), lambda i: i.__setitem__((0, 0), 0)),
+    ("median", lambda x: x.median(1), lambda i: i.fill_(0)),
+    ("nanmedian", lambda x: x.nanmedian(0), lambda i: i.fill_(0)),
+    ("kthvalue", lambda x: x.kthvalue(2, 1), lambda i: i.fill_(2)),
+    ("max_0d", lambda x: x[0, 0].max(0), lambda i: i.fill_(0)),
+]
+
+
+def _stale_backward(L, op, change):
+    x = L.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], requires_grad=True)
+    v, i = op(x)
+    change(i)
+    (v * v).sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name,op,change", STALE_INDICES, ids=[c[0] for c in STALE_INDICES])
+def test_indices_changed_in_place_raise(name, op, change):
+    assert _stale_backward(genesis, op, lambda i: None) is not None    # unchanged: fine
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        _stale_backward(genesis, op, change)
+
+
+@needs_torch
+@pytest.mark.parametrize("name,op,change", STALE_INDICES, ids=[c[0] for c in STALE_INDICES])
+def test_indices_changed_in_place_raise_in_torch_too(name, op, change):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        _stale_backward(torch, op, change)
+
+
+@needs_torch
+def test_indices_changed_before_double_backward_raise():
+    """The gradient's own graph keeps the indices saved too (create_graph=True)."""
+    for L in (genesis, torch):
+        x = L.tensor([[1.0, 5.0, 3.0]], dtype=L.float64, requires_grad=True)
+        v, i = x.sort(1)
+        g, = L.autograd.grad((v ** 2 * L.tensor([1.0, 2.0, 3.0], dtype=L.float64)).sum(), x,
+                             create_graph=True)
+        i.fill_(0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            g.sum().backward()

@@ -503,3 +503,23 @@ ERRORS = [
 def test_errors(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+# splitting an empty dim gives one (or `chunks`) empty parts, as torch, never none
+@pytest.mark.parametrize("fn", [
+    lambda a: a.split(2, 0), lambda a: a.split(5), lambda a: a.split(0, 0),
+    lambda a: a.split([0], 0), lambda a: L(a).split(a, 2, dim=0), lambda a: a.chunk(2, 0),
+    lambda a: a.chunk(1), lambda a: a.tensor_split(2, 0), lambda a: a.tensor_split([1], 0),
+    lambda a: a.split(2, 1)[0].split(4, 1),
+], ids=["split", "split_big", "split_zero", "split_list", "split_fn", "chunk", "chunk1",
+        "tensor_split", "tensor_split_idx", "split_last_dim"])
+@pytest.mark.parametrize("shape", [(0, 3), (0, 0)])
+def test_split_empty_dim_matches_torch(fn, shape):
+    check(fn, np.zeros(shape))
+
+
+def test_split_empty_dim_without_torch():
+    parts = genesis.ones(0, 3).split(2, 0)
+    assert len(parts) == 1 and parts[0].shape == (0, 3)
+    assert len(genesis.ones(3, 0).split(2, 1)) == 1
+    assert genesis.ones(0, 3).split([], 0) == ()

@@ -71,3 +71,22 @@ def test_integer_input_needs_dtype():
 def test_dim_out_of_range():
     with pytest.raises(IndexError, match="Dimension out of range"):
         genesis.ones(2, 3).softmax(2)
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("shape,dim", [((0, 3), 0), ((0, 3), 1), ((3, 0), 1), ((2, 0, 3), 1),
+                                       ((0,), 0)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_empty_input_matches_torch(name, shape, dim, dtype):
+    x = np.zeros(shape, dtype)
+    check(lambda t: getattr(t, name)(dim), x)
+    check(lambda t: getattr(t, name)(dim) * 2, x, noncontig=len(shape) >= 2)
+
+
+def test_empty_input_without_torch():
+    x = genesis.ones(0, 3, requires_grad=True)
+    y = x.softmax(0)
+    assert y.shape == (0, 3) and y.dtype == genesis.float32
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
+    assert genesis.ones(0, 3, dtype=genesis.float16).log_softmax(0).dtype == genesis.float16

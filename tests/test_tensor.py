@@ -423,6 +423,43 @@ def test_deepcopy(lib):
         copy.deepcopy(w * 2)
 
 
+def test_deepcopy_of_a_view_is_a_fresh_leaf(lib):
+    base = lib.arange(6.)
+    c = copy.deepcopy(base[1:4])
+    assert c._base is None and c.is_leaf and not c.retains_grad and c.grad_fn is None
+    assert c.tolist() == [1.0, 2.0, 3.0]
+    c.add_(1)
+    assert base.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0] and base._version == 0
+    # an in-place op with grad on the copy puts the copy, not the original, in the graph
+    w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c.mul_(w)
+    assert c.grad_fn is not None and c.tolist() == [2.0, 6.0, 12.0]
+    assert not base.requires_grad and base.grad_fn is None
+    c.sum().backward()
+    assert w.grad.tolist() == [2.0, 3.0, 4.0]
+
+
+def test_copy_shares_memory(lib):
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    a.grad = lib.ones(2)
+    c = copy.copy(a)
+    assert c is not a and c.data_ptr() == a.data_ptr()
+    assert c.requires_grad and c.is_leaf and c.grad is None
+    with lib.no_grad():
+        c.add_(1)
+    assert a.tolist() == [2.0, 3.0]
+    b = copy.copy(a * 2)                       # a copy of a result is a leaf
+    assert b.is_leaf and b.requires_grad and b.tolist() == [4.0, 6.0]
+    v = copy.copy(lib.arange(4.)[1:])
+    assert v._base is None and v.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_is_inference(lib):
+    assert lib.ones(2).is_inference() is False
+    x = lib.ones(2, requires_grad=True)
+    assert (x * 2).is_inference() is False and x.data.is_inference() is False
+
+
 # ------------------------------------------------------------------ legacy constructor, Size
 def test_legacy_constructor(lib):
     assert norm(lib.Tensor([1, 2])) == ("float32", (2,), [1.0, 2.0])
@@ -436,6 +473,15 @@ def test_legacy_constructor(lib):
     src = lib.tensor([1, 2])
     alias = lib.Tensor(src)               # an alias, dtype kept (as torch)
     assert alias.dtype == src.dtype and alias.data_ptr() == src.data_ptr()
+    alias.add_(1)                         # one memory, one version counter
+    assert src.tolist() == [2, 3] and src._version == alias._version == 1
+    x = lib.ones(3, requires_grad=True)
+    y = x * 1
+    z = (y * y).sum()                     # saves y
+    with lib.no_grad():
+        lib.Tensor(y).mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
     with pytest.raises(TypeError):
         lib.Tensor(2.5)
     with pytest.raises(RuntimeError, match="negative dimension -1"):

@@ -8,7 +8,7 @@ from ..autograd.function import Function
 from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
-                     commit_inplace, snapshot, as_tensor_like, CAT, FLOAT_NP, _BF16)
+                     commit_inplace, snapshot, as_tensor_like, CAT, FLOAT_NP, _BF16, INT_RANGE)
 
 # public functions, named as torch's (the star import in genesis/__init__ takes these)
 __all__ = [
@@ -87,8 +87,9 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = pair(a, b)
-        if ctx.needs_input_grad:        # only when recording the graph
-            ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        if need:        # only when recording the graph; each operand only for the other's grad
+            ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         return (a._be if isinstance(a, Tensor) else b._be).multiply(x, y)
 
     @staticmethod
@@ -132,16 +133,14 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = _float_pair(a, b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.a, ctx.b = a, b
+        need = ctx.needs_input_grad
+        if need:        # a only for b's gradient; Python scalars are kept as they are
+            ctx.save_for_backward(a if need[1] else None, b)
         return be_of(a, b).divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        a = a if a is not None else ctx.a
-        b = b if b is not None else ctx.b
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -167,7 +166,10 @@ class DivRounding(Function):
     def forward(ctx, a, b, mode):
         be = be_of(a, b)
         x, y = pair(a, b)
-        if _res_dtype(x, y) not in FLOAT_NP:
+        dt = _res_dtype(x, y)
+        if dt not in FLOAT_NP:
+            if dt == _BOOL:
+                raise _not_implemented(f"div_{mode}", dt)
             return _int_div(be, x, y, mode)
         if mode == "trunc":
             return be.trunc(be.divide(x, y))
@@ -232,6 +234,20 @@ def _res_dtype(x, y):
     return y.dtype if type(x) in _SCALARS else x.dtype
 
 
+_C_TYPE = {np.dtype(np.uint8): "uint8_t", np.dtype(np.int8): "int8_t",
+           np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int", np.dtype(np.int64): "int64_t"}
+
+
+def _check_scalar_fits(s, t):
+    """PyTorch's error for an int scalar out of t's integral dtype, where an op checks the
+    scalar rather than casting it (pow's exponent, where's values). As c10's check, an
+    unsigned dtype also takes negatives down to -max (they wrap: -1 is all ones)."""
+    r = INT_RANGE.get(t._data.dtype)
+    if r is not None and not (r[0] or -r[1]) <= s <= r[1]:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE[t._data.dtype]} "
+                           "without overflow")
+
+
 def _int_pow(be, x, y):
     """Integer powers with negative exponents, as torch: 1 and -1 raised to them keep
     their value and parity, any other base gives 0."""
@@ -253,22 +269,21 @@ class Pow(Function):
         if dt.kind in "biu":
             if dt == _BOOL:
                 raise NotImplementedError('"pow" not implemented for \'Bool\'')
+            if type(b) is int:
+                _check_scalar_fits(b, a)
             if type(y) in _SCALARS:
-                if y < 0:
+                if b < 0:       # b itself: pair wraps -1 to 255 for uint8
                     raise RuntimeError("Integers to negative integer powers are not "
                                        "allowed.")
             elif be_of(a, b).any(be_of(a, b).less(y, 0)):
                 return _int_pow(be_of(a, b), x, y)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.a, ctx.b = a, b
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(a, b)     # Python scalars are kept as they are
         return be_of(a, b).power(x, y)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        a = a if a is not None else ctx.a
-        b = b if b is not None else ctx.b
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):     # x ** 0 has gradient 0, also at x = 0
@@ -358,20 +373,21 @@ class _Mod(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = pair(a, b)
-        if _res_dtype(x, y).kind in "iu":
+        kind = _res_dtype(x, y).kind
+        if kind in "iu":
             _check_int_divisor(be_of(a, b), y)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.a, ctx.b = a, b
+        elif kind == "b":
+            raise _not_implemented(ctx._prim, _BOOL)
+        need = ctx.needs_input_grad
+        if need and need[1]:      # only b's gradient reads the operands
+            ctx.save_for_backward(a, b)
         return getattr(be_of(a, b), ctx._prim)(x, y)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = a if a is not None else ctx.a
-        b = b if b is not None else ctx.b
         gb = None
         if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
             q = div(a, b, rounding_mode="trunc" if ctx._prim == "fmod" else "floor")
             gb = -g * q
         return g if ctx.needs_input_grad[0] else None, gb
@@ -510,7 +526,24 @@ Neg = _unary("Neg", "negative", lambda g, x, y: -g, save=None, ints="keep",
                       "`logical_not()` operator instead."))
 Abs = _unary("Abs", "absolute", lambda g, x, y: g * sign(x), ints="keep",
              no_bool=_not_for_bool("abs_cpu"))
-Sign = _unary("Sign", "sign", _zero_grad, save=None, ints="keep")
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, a):
+        be, x = a._be, a._data
+        if x.dtype == _BOOL:        # the sign of a bool is itself
+            return be.copy(x)
+        r = be.sign(x)
+        if x.dtype in FLOAT_NP:     # NumPy's sign(nan) is nan, PyTorch's 0
+            r = be.where(be.isnan(x), 0, r)
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
 Exp = _unary("Exp", "exp", lambda g, x, y: g * y, save="output")
 Exp2 = _unary("Exp2", "exp2", lambda g, x, y: g * y * _LN2, save="output")
 Expm1 = _unary("Expm1", "expm1", lambda g, x, y: g * (y + 1), save="output")
@@ -579,6 +612,8 @@ negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, tr
 def round(input, *, decimals=0, out=None):
     if decimals == 0:
         return _out(Rint.apply(input), out)
+    if not is_float(input):
+        raise _not_implemented("round", input._data.dtype)
     if decimals > 0:
         s = 10.0 ** decimals
         return _out(Rint.apply(input * s) / s, out)
@@ -606,6 +641,10 @@ class Where(Function):
         if cond._data.dtype != _BOOL:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {cond.dtype}")
+        if type(b) is int:
+            _check_scalar_fits(b, a)
+        elif type(a) is int:
+            _check_scalar_fits(a, b)
         x, y = pair(a, b)
         ctx.save_for_backward(cond)
         return cond._be.where(cond._data, x, y)
@@ -813,6 +852,12 @@ def signbit(input):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"{SCALAR_NAMES[input.dtype]} did not match "
+                           f"{SCALAR_NAMES[other.dtype]}")
     x, y = pair(input, other)
     return _make(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -936,7 +981,8 @@ def _rsub(self, other):
 
 
 def _rdiv(self, other):
-    return Div.apply(other, self)
+    # as PyTorch: other * (1 / self), whose backward reads the reciprocal, not self
+    return Mul.apply(Reciprocal.apply(self), other)
 
 
 def _rpow(self, other):
@@ -1027,7 +1073,7 @@ for _name, _prim in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
                      ("lt", None), ("le", None), ("gt", None), ("ge", None),
                      ("nan_to_num", None), ("round", None), ("square", None)):
     TENSOR_METHODS[_name + "_"] = _inplace_binary(TENSOR_METHODS[_name], _prim)
-for _name, _prim in (("neg", "negative"), ("abs", "absolute"), ("sign", "sign"),
+for _name, _prim in (("neg", "negative"), ("abs", "absolute"), ("sign", None),
                      ("exp", "exp"), ("exp2", "exp2"), ("expm1", "expm1"), ("log", "log"),
                      ("log2", "log2"), ("log10", "log10"), ("log1p", "log1p"),
                      ("sqrt", "sqrt"), ("rsqrt", "rsqrt"), ("sin", "sin"), ("cos", "cos"),

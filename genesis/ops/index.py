@@ -23,14 +23,6 @@ _I64 = np.dtype(np.int64)
 _I32 = np.dtype(np.int32)
 _BOOL = np.dtype(np.bool_)
 _U8 = np.dtype(np.uint8)
-_SCALARS = (int, float, bool)
-
-
-def _tname(npd):
-    """A dtype as PyTorch names it in messages: Float, Long, Bool, ..."""
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-            "uint8": "Byte", "bool": "Bool"}.get(np.dtype(npd).name, str(npd))
 
 
 # ---------------------------------------------------------------- parsing an index
@@ -65,14 +57,18 @@ def _index_array(x, arr):
 
 
 def _parse(x, index):
-    """An index as (tuple for the backend's getitem, whether it is basic). Basic indices
-    (ints, slices, None, Ellipsis) give views; anything else is advanced (a copy)."""
+    """An index as (tuple for the backend's getitem, whether it is basic, the index
+    tensors its arrays come from). Basic indices (ints, slices, None, Ellipsis) give
+    views; anything else is advanced (a copy). The index tensors are saved for backward
+    by the ops that keep the tuple, so that changing one in place after the op raises
+    instead of silently moving the gradient."""
     if type(index) is not tuple:
         if isinstance(index, list) and _seq_as_tuple(index):
             index = tuple(index)
         else:
             index = (index,)
     out = []
+    keep = []
     basic = True
     used = 0
     ell = False
@@ -92,7 +88,7 @@ def _parse(x, index):
         elif t is bool:
             basic = False          # x[True] adds a dim of 1, x[False] one of 0
         elif isinstance(it, Tensor):
-            a = it._data
+            index_t, a = it, it._data
             k = a.dtype.kind
             if k in "iu" and a.dtype != _U8 and a.ndim == 0:
                 it = int(it.item())       # a 0-d integer tensor selects, as an int does
@@ -106,6 +102,7 @@ def _parse(x, index):
                 else:
                     it = a if a.dtype == _I64 else x._be.astype(a, _I64)
                     used += 1
+                keep.append(index_t)
                 basic = False
             else:
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
@@ -114,7 +111,7 @@ def _parse(x, index):
             it = int(it)
             used += 1
         elif isinstance(it, (list, tuple, np.ndarray)):
-            it = _index_array(x, np.asarray(it))
+            it = _index_array(x, np.array(it))    # a copy: the caller may change an ndarray
             basic = False
             used += it.ndim if it.dtype == _BOOL else 1
         elif isinstance(it, str):
@@ -134,7 +131,7 @@ def _parse(x, index):
     elif ell and used == x._data.ndim:
         # an Ellipsis of no dims does not part advanced indices in PyTorch (it does in NumPy)
         out = [it for it in out if it is not Ellipsis]
-    return tuple(out), basic
+    return tuple(out), basic, tuple(keep)
 
 
 def _too_many(ndim, idx):
@@ -176,12 +173,27 @@ def _index_error(x, idx, e):
 
 
 # ---------------------------------------------------------------- getitem / index_put
+def _keep(ctx, keep):
+    """Save the index tensors that idx's arrays come from (see _parse)."""
+    ctx.kept = bool(keep)
+    if keep:
+        ctx.save_for_backward(*keep)
+
+
+def _kept(ctx):
+    """The saved index tensors; raises PyTorch's error if one was changed in place (the
+    arrays in ctx.idx are theirs, so they are still right when this passes)."""
+    return ctx.saved_tensors if ctx.kept else ()
+
+
 class Index(Function):
-    """x[idx] for a parsed idx; basic indices give a view of x's memory."""
+    """x[idx] for a parsed idx; basic indices give a view of x's memory. ``keep`` are
+    the index tensors idx's arrays come from."""
 
     @staticmethod
-    def forward(ctx, a, idx, basic):
+    def forward(ctx, a, idx, basic, keep):
         ctx.idx, ctx.basic, ctx.shape = idx, basic, a._data.shape
+        _keep(ctx, keep)
         try:
             return a._be.getitem(a._data, idx)
         except IndexError as e:
@@ -189,15 +201,16 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return IndexGrad.apply(g, ctx.shape, ctx.idx, ctx.basic), None, None
+        return IndexGrad.apply(g, ctx.shape, ctx.idx, ctx.basic, _kept(ctx)), None, None, None
 
 
 class IndexGrad(Function):
     """Zeros of ``shape`` with g placed at idx; repeated advanced indices accumulate."""
 
     @staticmethod
-    def forward(ctx, g, shape, idx, basic):
+    def forward(ctx, g, shape, idx, basic, keep):
         ctx.idx, ctx.basic = idx, basic
+        _keep(ctx, keep)
         be = g._be
         z = be.full(shape, 0, g._data.dtype)
         if basic:
@@ -208,21 +221,21 @@ class IndexGrad(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return Index.apply(gg, ctx.idx, ctx.basic), None, None, None
+        return Index.apply(gg, ctx.idx, ctx.basic, _kept(ctx)), None, None, None, None
 
 
 def _getitem(self, index):
     if type(index) is int:      # the common x[i]: skip the general parse
-        idx, basic = (index, Ellipsis), True
+        idx, basic, keep = (index, Ellipsis), True, ()
     else:
-        idx, basic = _parse(self, index)
+        idx, basic, keep = _parse(self, index)
     if not self._requires_grad:
         try:
             out = _make(self._be.getitem(self._data, idx))
         except IndexError as e:
             raise _index_error(self, idx, e) from None
     else:
-        out = Index.apply(self, idx, basic)
+        out = Index.apply(self, idx, basic, keep)
     if basic:
         mark_view(out, self, lambda b: b[idx])
     return out
@@ -237,14 +250,16 @@ def _value_array(arr, v):
 
 
 class IndexPut(Function):
-    """a with v written (or, with ``accumulate``, added) at idx. When ``owned`` the
-    result is written into a's own memory (a is a snapshot or the in-place target)."""
+    """a with v written (or, with ``accumulate``, added) at idx (from the index tensors
+    ``keep``). When ``owned`` the result is written into a's own memory (a is a snapshot
+    or the in-place target)."""
 
     @staticmethod
-    def forward(ctx, a, idx, v, accumulate, owned):
+    def forward(ctx, a, idx, v, accumulate, keep, owned):
         be = a._be
         arr = a._data if owned else be.copy(a._data)
         ctx.idx, ctx.accumulate = idx, accumulate
+        _keep(ctx, keep)
         if isinstance(v, Tensor):
             ctx.vshape = v._data.shape
         val = _value_array(arr, v)
@@ -262,14 +277,15 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, g):
         ga = gv = None
+        keep = _kept(ctx)
         if ctx.needs_input_grad[0]:
-            ga = g if ctx.accumulate else IndexPut.apply(g, ctx.idx, 0, False, False)
+            ga = g if ctx.accumulate else IndexPut.apply(g, ctx.idx, 0, False, keep, False)
         if ctx.needs_input_grad[2]:
-            gv = Index.apply(g, ctx.idx, _is_basic(ctx.idx))
+            gv = Index.apply(g, ctx.idx, _is_basic(ctx.idx), keep)
             lead = len(ctx.vshape) - gv._data.ndim
             if lead > 0:     # the value had leading 1-dims that indexing drops
                 gv = gv.reshape((1,) * lead + gv._data.shape)
-        return ga, None, gv, None, None
+        return ga, None, gv, None, None, None
 
 
 def _shape_mismatch(target, vs, idx):
@@ -303,7 +319,7 @@ def _is_basic(idx):
 
 
 def _as_value(self, value):
-    if isinstance(value, Tensor) or type(value) in _SCALARS:
+    if isinstance(value, Tensor) or type(value) in (int, float, bool):
         return value
     if isinstance(value, (np.ndarray, np.generic, list, tuple)):
         return as_tensor_like(np.asarray(value), self)
@@ -326,13 +342,13 @@ def _run(fn, input, args, inplace, others=()):
 
 
 def _setitem(self, index, value):
-    idx, basic = _parse(self, index)
+    idx, basic, keep = _parse(self, index)
     value = _as_value(self, value)
     if basic and self._requires_grad and self.grad_fn is None and grad_state.grad_enabled:
         # PyTorch writes basic indices through a view of self
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    _run(IndexPut, self, (idx, value, False), True, (value,))
+    _run(IndexPut, self, (idx, value, False, keep), True, (value,))
 
 
 def _index_put(input, indices, values, accumulate, inplace):
@@ -341,8 +357,8 @@ def _index_put(input, indices, values, accumulate, inplace):
                         f"must be Tensor, not {type(values).__name__}")
     if values._data.dtype != input._data.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_tname(input._data.dtype)} for the destination and "
-                           f"{_tname(values._data.dtype)} for the source.")
+                           f"{input.dtype.scalar_name} for the destination and "
+                           f"{values.dtype.scalar_name} for the source.")
     indices = tuple(indices)
     for k, i in enumerate(indices):
         if not isinstance(i, Tensor):
@@ -351,8 +367,8 @@ def _index_put(input, indices, values, accumulate, inplace):
     if len(indices) > input._data.ndim:
         raise IndexError(f"too many indices for tensor of dimension {input._data.ndim} "
                          f"(got {len(indices)})")
-    idx, _ = _parse(input, indices)
-    return _run(IndexPut, input, (idx, values, bool(accumulate)), inplace, (values,))
+    idx, _, keep = _parse(input, indices)
+    return _run(IndexPut, input, (idx, values, bool(accumulate), keep), inplace, (values,))
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -388,8 +404,22 @@ def _check_bounds(be, idx, size, dim, exc=RuntimeError, prefix=""):
                       f"{size}")
 
 
+def version_alias(t, arr):
+    """arr (t's array or one derived from it: cast, reshaped) as a tensor sharing t's
+    version counter. Saved for backward in t's place, it makes an in-place change of t
+    after the op raise PyTorch's error instead of silently moving the gradient."""
+    if arr is t._data:
+        return t
+    a = _make(arr)
+    if t._ver is None:
+        t._ver = [0]
+    a._ver = t._ver
+    return a
+
+
 def _dim_index(name, input, dim, index, src=None):
-    """Validate a gather/scatter call; return (dim, index array)."""
+    """Validate a gather/scatter call (src: None for gather, else scatter's tensor or
+    value); return (dim, index as an int64 tensor guarding index, see version_alias)."""
     nd = input._data.ndim
     dim = wrap_dim(dim, nd)
     if not isinstance(index, Tensor):
@@ -409,13 +439,16 @@ def _dim_index(name, input, dim, index, src=None):
         idx = index._be.reshape(idx, (idx.size,))
         shp = (1,) if nd == 0 else shp
     ishp = idx.shape
-    if src is None:
+    if not isinstance(src, Tensor):
         for d in range(len(ishp)):
             if d != dim and ishp[d] > shp[d]:
-                raise RuntimeError(f"Size does not match at dimension {d} expected index "
-                                   f"{list(index.shape)} to be no larger than self "
-                                   f"{list(input.shape)} apart from dimension {dim}")
-    elif isinstance(src, Tensor):
+                if src is None:
+                    raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                                       f"{list(index.shape)} to be no larger than self "
+                                       f"{list(input.shape)} apart from dimension {dim}")
+                raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than "
+                                   f"self {list(input.shape)} apart from dimension {dim}")
+    else:
         if src._data.ndim != idx.ndim and not (src._data.ndim <= 1 and idx.ndim <= 1):
             raise RuntimeError("Index tensor must have the same number of dimensions as src "
                                "tensor")
@@ -425,7 +458,7 @@ def _dim_index(name, input, dim, index, src=None):
                                f"{list(input.shape)} apart from dimension {dim} and to be no "
                                f"larger size than src {list(src.shape)}")
     _check_bounds(index._be, idx, shp[dim], dim)
-    return dim, idx
+    return dim, version_alias(index, idx)
 
 
 def _flat(t):
@@ -446,28 +479,34 @@ def _pad(g, shape):
     if g._data.shape == tuple(shape):
         return g
     return IndexGrad.apply(g, tuple(shape), tuple(slice(0, n) for n in g._data.shape) +
-                           (Ellipsis,), True)
+                           (Ellipsis,), True, ())
 
 
+# The dim-wise ops take the index as an int64 tensor (from _dim_index) and save it for
+# backward, which passes it on to the ops of the gradient.
 class Gather(Function):
     @staticmethod
-    def forward(ctx, a, dim, idx):
-        ctx.dim, ctx.idx, ctx.shape = dim, idx, a._data.shape
+    def forward(ctx, a, dim, index):
+        ctx.dim, ctx.shape = dim, a._data.shape
+        ctx.save_for_backward(index)
         be = a._be
-        return be.getitem(a._data, _mesh(be, idx, dim))
+        return be.getitem(a._data, _mesh(be, index._data, dim))
 
     @staticmethod
     def backward(ctx, g):
+        index, = ctx.saved_tensors
         z = _make(g._be.full(ctx.shape, 0, g._data.dtype))
-        return ScatterAdd.apply(z, ctx.dim, ctx.idx, g, False), None, None
+        return ScatterAdd.apply(z, ctx.dim, index, g, False), None, None
 
 
 class ScatterAdd(Function):
     @staticmethod
-    def forward(ctx, a, dim, idx, src, owned):
-        ctx.dim, ctx.idx = dim, idx
+    def forward(ctx, a, dim, index, src, owned):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
         be = a._be
         arr = a._data if owned else be.copy(a._data)
+        idx = index._data
         if isinstance(src, Tensor):
             ctx.sshape = src._data.shape
         be.add_at(arr, _mesh(be, idx, dim), _src_region(src, idx))
@@ -475,20 +514,23 @@ class ScatterAdd(Function):
 
     @staticmethod
     def backward(ctx, g):
+        index, = ctx.saved_tensors
         gs = None
         if ctx.needs_input_grad[3]:
-            gs = _pad(Gather.apply(g, ctx.dim, ctx.idx), ctx.sshape)
+            gs = _pad(Gather.apply(g, ctx.dim, index), ctx.sshape)
         return g, None, None, gs, None
 
 
 class Scatter(Function):
-    """a with src (a tensor, cut to idx's shape, or a scalar) written at the mesh."""
+    """a with src (a tensor, cut to index's shape, or a scalar) written at the mesh."""
 
     @staticmethod
-    def forward(ctx, a, dim, idx, src, owned):
-        ctx.dim, ctx.idx = dim, idx
+    def forward(ctx, a, dim, index, src, owned):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
         be = a._be
         arr = a._data if owned else be.copy(a._data)
+        idx = index._data
         if isinstance(src, Tensor):
             ctx.sshape = src._data.shape
             src = _src_region(src, idx)
@@ -497,18 +539,19 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, g):
+        index, = ctx.saved_tensors
         ga = gs = None
         if ctx.needs_input_grad[0]:
-            ga = Scatter.apply(g, ctx.dim, ctx.idx, 0, False)
+            ga = Scatter.apply(g, ctx.dim, index, 0, False)
         if ctx.needs_input_grad[3]:
-            gs = _pad(Gather.apply(g, ctx.dim, ctx.idx), ctx.sshape)
+            gs = _pad(Gather.apply(g, ctx.dim, index), ctx.sshape)
         return ga, None, None, gs, None
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim, idx = _dim_index("gather", input, dim, index)
     r = Gather.apply(_flat(input), dim, idx)
-    if idx.shape != index._data.shape:
+    if idx._data.shape != index._data.shape:
         r = r.reshape(index._data.shape)
     return r
 
@@ -530,6 +573,7 @@ def _scatter(input, dim, index, src, value, reduce, inplace):
         if mode is None:
             raise RuntimeError("reduce argument must be either add or multiply.")
         if not isinstance(src, Tensor):
+            _dim_index("scatter", input, dim, index, src)   # a value's errors, as PyTorch
             src = _make(input._be.full(index._data.shape, src, input._data.dtype))
         return _scatter_reduce(input, dim, index, src, mode, True, inplace)
     _check_same_dtype("scatter", input, src)
@@ -585,11 +629,13 @@ def _identity(reduce, npd):
 
 class ScatterReduce(Function):
     keeps_input = True
+    _save_output = True      # amax/amin's gradient reads the result
 
     @staticmethod
-    def forward(ctx, a, dim, idx, src, reduce, include_self, owned):
+    def forward(ctx, a, dim, index, src, reduce, include_self, owned):
         be = a._be
         arr = a._data if owned else be.copy(a._data)
+        idx = index._data
         mesh = _mesh(be, idx, dim)
         s = _src_region(src, idx)
         if not include_self:
@@ -608,29 +654,31 @@ class ScatterReduce(Function):
                 be.copyto(arr, mean)
             else:
                 arr = mean
-        ctx.dim, ctx.idx, ctx.reduce, ctx.include_self = dim, idx, reduce, include_self
+        ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.sshape, ctx.cnt = src._data.shape, cnt
         if reduce in ("prod", "amax", "amin"):
-            ctx.save_for_backward(a, src)
-            ctx.result = _make(arr)
+            ctx.save_for_backward(index, a, src)
+        else:
+            ctx.save_for_backward(index)
         return arr
 
     @staticmethod
     def backward(ctx, g):
-        dim, idx, reduce, incl = ctx.dim, ctx.idx, ctx.reduce, ctx.include_self
+        dim, reduce, incl = ctx.dim, ctx.reduce, ctx.include_self
+        idx, *inputs = ctx.saved_tensors
         if reduce == "mean":
             g = g / _make(ctx.cnt)
         if reduce in ("sum", "mean"):
             ga = g
             gs = Gather.apply(g, dim, idx)
         else:
-            a, src = ctx.saved_tensors
-            s = src if src._data.shape == idx.shape else \
-                _make(_src_region(src, idx))
+            a, src = inputs
+            s = src if src._data.shape == idx._data.shape else \
+                _make(_src_region(src, idx._data))
             if reduce == "prod":
                 ga, gs = _prod_grads(g, a, s, dim, idx, incl)
             else:
-                ga, gs = _extreme_grads(g, a, s, ctx.result, dim, idx, incl)
+                ga, gs = _extreme_grads(g, a, s, ctx.output, dim, idx, incl)
         if not incl:   # where src was scattered, the input's value was not used
             ga = Scatter.apply(ga, dim, idx, 0, False)
         return ga, None, None, _pad(gs, ctx.sshape), None, None, None
@@ -720,8 +768,8 @@ def index_select(input, dim, index, *, out=None):
                                   bounds_exc=IndexError if d0 else RuntimeError,
                                   bounds_prefix="index out of range in self: " if d0 else "")
     if input._data.ndim == 0:
-        return Index.apply(input.reshape(1), tup, False).reshape(())
-    return Index.apply(input, tup, False)
+        return Index.apply(input.reshape(1), tup, False, (index,)).reshape(())
+    return Index.apply(input, tup, False, (index,))
 
 
 def _check_source(name, input, dim, idx, source, exc=RuntimeError):
@@ -741,14 +789,14 @@ def _check_source(name, input, dim, idx, source, exc=RuntimeError):
 def _index_add(input, dim, index, source, alpha, inplace):
     dim, idx, tup = _vector_index("index_add_", input, dim, index,
                                   msg="index_add_(): Expected dtype int32/int64 for index but got"
-                                      f": {_tname(index._data.dtype)}")
+                                      f": {index.dtype.scalar_name}")
     if source._data.dtype != input._data.dtype:
-        raise RuntimeError(f"index_add_(): self ({_tname(input._data.dtype)}) and source "
-                           f"({_tname(source._data.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({input.dtype.scalar_name}) and source "
+                           f"({source.dtype.scalar_name}) must have the same scalar type")
     _check_source("index_add_", input, dim, idx, source)
     if alpha != 1:
         source = source * alpha
-    return _dim_op(IndexPut, input, (tup, _flat(source), True), inplace, source)
+    return _dim_op(IndexPut, input, (tup, _flat(source), True, (index,)), inplace, source)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -763,14 +811,14 @@ def _index_copy(input, dim, index, source, inplace):
     dim, idx, tup = _vector_index(
         "index_copy_", input, dim, index, dtypes=(_I64,),
         msg=f"index_copy_(): Expected a long tensor for index, but got "
-            f"{_tname(index._data.dtype)}", bounds_exc=IndexError,
+            f"{index.dtype.scalar_name}", bounds_exc=IndexError,
         bounds_prefix="index_copy_(): ")
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
-                           f"but got (self) {_tname(input._data.dtype)} and (source) "
-                           f"{_tname(source._data.dtype)}")
+                           f"but got (self) {input.dtype.scalar_name} and (source) "
+                           f"{source.dtype.scalar_name}")
     _check_source("index_copy_", input, dim, idx, source, IndexError)
-    return _dim_op(IndexPut, input, (tup, _flat(source), False), inplace, source)
+    return _dim_op(IndexPut, input, (tup, _flat(source), False, (index,)), inplace, source)
 
 
 def index_copy(input, dim, index, source):
@@ -797,7 +845,7 @@ def _index_fill(input, dim, index, value, inplace):
                                   exc=IndexError, msg="index_fill_(): Expected dtype int64 for "
                                                       "index.", bounds_exc=IndexError)
     value = _scalar_value("index_fill_", value)
-    return _dim_op(IndexPut, input, (tup, value, False), inplace, value)
+    return _dim_op(IndexPut, input, (tup, value, False, (index,)), inplace, value)
 
 
 def index_fill(input, dim, index, value):
@@ -832,7 +880,7 @@ def _mask(name, input, mask, inplace):
     if m.dtype != _BOOL:
         if name == "masked_select":
             raise RuntimeError("masked_select: expected BoolTensor for mask")
-        t = _tname(m.dtype)
+        t = mask.dtype.scalar_name
         raise RuntimeError(f"{name}_ only supports boolean masks, but got mask with dtype "
                            f"{t.lower() if name == 'masked_fill' else t}")
     xs = input._data.shape
@@ -850,7 +898,7 @@ def _mask(name, input, mask, inplace):
 def _masked_fill(input, mask, value, inplace):
     m, x = _mask("masked_fill", input, mask, inplace)
     value = _scalar_value("masked_fill_", value)
-    return _run(IndexPut, x, ((m,), value, False), inplace, (value,))
+    return _run(IndexPut, x, ((m,), value, False, (mask,)), inplace, (value,))
 
 
 def masked_fill(input, mask, value):
@@ -863,21 +911,21 @@ def masked_fill_(input, mask, value):
 
 def masked_select(input, mask, *, out=None):
     m, x = _mask("masked_select", input, mask, False)
-    return Index.apply(x, (m,), False)
+    return Index.apply(x, (m,), False, (mask,))
 
 
 def _masked_scatter(input, mask, source, inplace):
     m, x = _mask("masked_scatter", input, mask, inplace)
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
-                           f"got{_tname(input._data.dtype)} and {_tname(source._data.dtype)}")
+                           f"got{input.dtype.scalar_name} and {source.dtype.scalar_name}")
     n = int(mask._be.sum(m, axis=None))
     if source._data.size < n:
         raise RuntimeError("Number of elements of source < number of ones in mask")
     src = source.reshape(-1)
     if src._data.shape[0] != n:
         src = src[:n]
-    return _run(IndexPut, x, ((m,), src, False), inplace, (src,))
+    return _run(IndexPut, x, ((m,), src, False, (mask,)), inplace, (src,))
 
 
 def masked_scatter(input, mask, source):
@@ -891,7 +939,7 @@ def masked_scatter_(input, mask, source):
 # ---------------------------------------------------------------- take / nonzero
 def take(input, index):
     if not isinstance(index, Tensor) or index._data.dtype != _I64:
-        got = _tname(index._data.dtype) if isinstance(index, Tensor) else type(index).__name__
+        got = index.dtype.scalar_name if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {got}")
     n = input._data.size
     idx = index._data
@@ -901,13 +949,13 @@ def take(input, index):
         if lo < -n or hi >= n:
             raise IndexError(f"out of range: tried to access index {lo if lo < -n else hi} on "
                              f"a tensor of {n} elements.")
-    return Index.apply(input.reshape(-1), (idx,), False)
+    return Index.apply(input.reshape(-1), (idx,), False, (index,))
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):
     if indices._data.dtype != _I64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_tname(indices._data.dtype)}")
+                           f"{indices.dtype.scalar_name}")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     nd = input._data.ndim

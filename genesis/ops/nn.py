@@ -31,6 +31,8 @@ def _normalized(ctx, a, dim, dtype, log):
     ctx.axis = ax
     if x.ndim == 0:
         return be.full((), 0 if log else 1, out_dt)
+    if x.size == 0:     # nothing to normalize (NumPy's max over an empty axis raises)
+        return be.empty(x.shape, out_dt)
     z = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
     if log:
         z -= be.log(be.sum(be.exp(z), axis=ax, keepdims=True))

@@ -20,6 +20,7 @@ from .common import dims as _dims, wrap_dim as _wrap_dim, inplace as _inplace, C
 from .common import default_float as _default_float, LOW_FLOAT_NP as _LOW, F32 as _F32
 from .common import FLOAT_NP
 from .shape import Reshape as _Reshape, Expand as _Expand
+from .index import version_alias as _version_alias
 from ..autograd.grad_mode import state as _grad_state
 from .elementwise import where as _where, isnan as _isnan, maximum as _maximum
 from .elementwise import minimum as _minimum, sign as _sign, abs as _abs, exp as _exp
@@ -105,14 +106,10 @@ def _nonempty(name, x, axes):
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
-def _type_name(d):
-    return d.scalar_name
-
-
 def _float_only(name, t):
     if _CAT[t._data.dtype] < 2:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
-                           f"Got {_type_name(t.dtype)}")
+                           f"Got {t.dtype.scalar_name}")
 
 
 # ---------------------------------------------------------------- sum / mean / prod
@@ -146,7 +143,7 @@ def _check_float_for(name, input, dtype):
     d = _dt.to_dtype(dtype) if dtype is not None else input.dtype
     if not d.is_floating_point:
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either "
-                           f"a floating point or complex dtype. Got: {_type_name(d)}")
+                           f"a floating point or complex dtype. Got: {d.scalar_name}")
 
 
 class Mean(Function):
@@ -232,59 +229,72 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---------------------------------------------------------------- picking elements
+# The index these take is the indices tensor the op returned (or a view of it), saved
+# for backward: the caller may change it in place, which must raise, as in PyTorch,
+# rather than move the gradient.
 class _Gather(Function):
-    """``a`` taken at index array ``idx`` along ``d`` (take_along_axis)."""
+    """``a`` taken at the int64 tensor ``index`` along ``d`` (take_along_axis)."""
 
     @staticmethod
-    def forward(ctx, a, idx, d):
-        ctx.idx, ctx.d, ctx.shape = idx, d, a._data.shape
-        return a._be.take_along_axis(a._data, idx, d)
+    def forward(ctx, a, index, d):
+        ctx.d, ctx.shape = d, a._data.shape
+        ctx.save_for_backward(index)
+        return a._be.take_along_axis(a._data, index._data, d)
 
     @staticmethod
     def backward(ctx, g):
-        return _Scatter.apply(g, ctx.idx, ctx.d, ctx.shape), None, None
+        index, = ctx.saved_tensors
+        return _Scatter.apply(g, index, ctx.d, ctx.shape), None, None
 
 
 class _Scatter(Function):
-    """Zeros of ``shape`` with ``src`` put at ``idx`` along ``d``; the indices of one line
-    along d are distinct (they come from a sort or an argmax), so put is enough."""
+    """Zeros of ``shape`` with ``src`` put at ``index`` along ``d``; the indices of one
+    line along d are distinct (they come from a sort or an argmax), so put is enough."""
 
     @staticmethod
-    def forward(ctx, src, idx, d, shape):
-        ctx.idx, ctx.d = idx, d
+    def forward(ctx, src, index, d, shape):
+        ctx.d = d
+        ctx.save_for_backward(index)
         be = src._be
         out = be.full(shape, 0, src._data.dtype)
-        be.put_along_axis(out, idx, src._data, d)
+        be.put_along_axis(out, index._data, src._data, d)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return _Gather.apply(g, ctx.idx, ctx.d), None, None, None
+        index, = ctx.saved_tensors
+        return _Gather.apply(g, index, ctx.d), None, None, None
 
 
 class _Selected(Function):
-    """Values ``vals`` that the caller picked from ``a`` at ``idx`` along ``d`` (keepdim
-    shape), returned with their indices (axis d dropped when ``squeeze``); the gradient
-    goes back to the picked places."""
+    """Values ``vals`` that the caller picked from ``a`` at index array ``idx`` along
+    ``d`` (keepdim shape), returned with their indices (axis d dropped when ``squeeze``);
+    the gradient goes back to the picked places."""
     _materialize = False
 
     @staticmethod
     def forward(ctx, a, vals, idx, d, squeeze):
-        ctx.idx, ctx.d, ctx.shape, ctx.squeeze = idx, d, a._data.shape, squeeze
+        ctx.d, ctx.shape, ctx.squeeze = d, a._data.shape, squeeze
+        be = a._be
         if idx.dtype != _I64:
-            idx = a._be.astype(idx, _I64)
+            idx = be.astype(idx, _I64)
         if squeeze:
-            be = a._be
-            return _drop(be, vals, d), _drop(be, idx, d)
-        return vals, idx
+            vals, idx = _drop(be, vals, d), _drop(be, idx, d)
+        ind = _make(idx)
+        ctx.save_for_backward(ind)     # the returned indices: see _Gather
+        return vals, ind
 
     @staticmethod
     def backward(ctx, gv, gi):
         if gv is None:
             return None, None, None, None, None
+        ind, = ctx.saved_tensors
+        d = ctx.d
         if ctx.squeeze:
-            gv = gv.unsqueeze(ctx.d)
-        return _Scatter.apply(gv, ctx.idx, ctx.d, ctx.shape), None, None, None, None
+            x = ind._data
+            gv = gv.unsqueeze(d)
+            ind = _version_alias(ind, ind._be.reshape(x, x.shape[:d] + (1,) + x.shape[d:]))
+        return _Scatter.apply(gv, ind, d, ctx.shape), None, None, None, None
 
 
 def _scalar_case(fn, input, *args):
@@ -672,9 +682,9 @@ def _widen(name, x, dtype):
     """x cast to the ``dtype=`` of a norm, which may only widen its dtype."""
     d = _dt.to_dtype(dtype)
     if _dt.promote_types(x.dtype, d) != d:
-        raise RuntimeError(f"{name}: the dtype of the input ({_type_name(x.dtype)}) should be "
+        raise RuntimeError(f"{name}: the dtype of the input ({x.dtype.scalar_name}) should be "
                            f"convertible without narrowing to the specified dtype "
-                           f"({_type_name(d)})")
+                           f"({d.scalar_name})")
     return x.to(d)
 
 

@@ -524,10 +524,10 @@ def split(tensor, split_size_or_sections, dim=0):
         if s < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
                                f"split_size={s}")
-        if s == 0:
-            if n:
-                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                                   f"dimension size of {n}")
+        if s == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        if n == 0:          # an empty dim still gives one (empty) part, as PyTorch
             sizes = (0,)
         else:
             sizes = (s,) * (n // s) + ((n % s,) if n % s else ())
