@@ -54,6 +54,7 @@ ALIASES = {"bool": bool_, "uint8": uint8, "int8": int8, "int16": int16, "short":
            "float32": float32, "float": float32, "float64": float64, "double": float64}
 
 _by_np = {d.np: d for d in ALL}
+FLOAT_NP = frozenset(d.np for d in ALL if d.is_floating_point)   # NumPy dtypes of floats
 
 # PyTorch's ScalarType names, which its error messages use ("result type Float can't be
 # cast to the desired output type Long")

@@ -62,15 +62,15 @@ class Function:
                     # that requires grad, else None; the engine reduces a broadcast
                     # gradient to that shape and casts it to that dtype
                     edges, needs = [], []
-                    for a in args:
-                        if isinstance(a, Tensor) and a._requires_grad:
-                            if a._base is not None and a._ver[0] != a._hist_ver:
-                                refresh_view(a)
-                            fn = a.grad_fn
+                    for x in args:
+                        if isinstance(x, Tensor) and x._requires_grad:
+                            if x._base is not None and x._ver[0] != x._hist_ver:
+                                refresh_view(x)
+                            fn = x.grad_fn
                             if fn is None:
-                                fn = a._acc or acc_node(a)
-                            d = a._data
-                            edges.append((fn, a._output_nr, d.shape, d.dtype))
+                                fn = x._acc or acc_node(x)
+                            d = x._data
+                            edges.append((fn, x._output_nr, d.shape, d.dtype))
                             needs.append(True)
                         else:
                             edges.append(None)
@@ -173,11 +173,6 @@ class Function:
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
 
-    def _release(self):
-        self._freed = True
-        self._saved = ()
-        self.__dict__.pop("_out", None)
-
     # ---- graph node API
     @property
     def next_functions(self):
@@ -194,9 +189,6 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
-
-
-BackwardCFunction = Function
 
 
 def _refreshed(a):
@@ -234,7 +226,7 @@ _PY_SCALARS = (int, float, bool)
 _ndarray = np.ndarray
 _np_generic = np.generic
 _asarray = np.asarray
-_FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
+_FLOAT_NP = _dt.FLOAT_NP
 
 
 def _plain(o):

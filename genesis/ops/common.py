@@ -7,7 +7,7 @@ from ..autograd.grad_mode import state as grad_state
 
 _by_np = _dt._by_np
 CAT = {d.np: d._cat for d in _dt.ALL}          # 0 bool, 1 integral, 2 floating
-FLOAT_NP = {d.np for d in _dt.ALL if d.is_floating_point}
+FLOAT_NP = _dt.FLOAT_NP
 LOW_FLOAT_NP = {_dt.float16.np, _dt.bfloat16.np}   # computed in float32 on the CPU
 F32 = _dt.float32.np
 _BF16 = _dt.bfloat16.np
