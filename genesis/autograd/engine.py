@@ -1,5 +1,6 @@
-"""The backward engine: dependency counting over grad_fn nodes, gradient buffers,
-broadcast undoing at edges, leaf accumulation, tensor hooks, graph freeing."""
+"""The backward engine: grad_fn nodes run newest first (creation order is a topological
+order), gradients of several paths summed, broadcasting undone at each edge, leaf
+accumulation without needless copies, tensor hooks, retain_grad, graph freeing."""
 import itertools
 import weakref
 from heapq import heappush as _heappush, heappop as _heappop
@@ -102,11 +103,11 @@ def retain_grad(t, old=None):
 
 def _zeros(meta):
     shape, dtype, be = meta
-    t = _make(be.full(shape, 0, dtype))
-    return t
+    return _make(be.full(shape, 0, dtype))
 
 
 def _owns(g):
+    """Whether g's array is a plain buffer of its own that may become a .grad."""
     f = g._data.flags
     return f.c_contiguous and f.writeable and g._data.base is None
 
@@ -166,6 +167,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             capture.setdefault((id(node), nr), []).append(k)
         results = [None] * len(inputs)
 
+    # with inputs, run only the nodes through which some input is reached
+    runs = None if capture is None else _nodes_reaching(roots, capture)
+
     # Every edge runs from a newer node to an older one (an op's inputs exist before it),
     # so taking the pending node with the highest sequence number first guarantees that all
     # gradients flowing into it have arrived: no dependency-counting pass is needed.
@@ -178,9 +182,6 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             buf = node._buf = [None] * node._n_out
             _heappush(heap, (-node._seq, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-
-    # with inputs, run only the nodes through which some input is reached
-    runs = None if capture is None else _nodes_reaching(roots, capture)
 
     prev = _state.grad_enabled
     _state.grad_enabled = create_graph
