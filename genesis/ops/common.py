@@ -35,6 +35,8 @@ def pair(a, b):
         x = a._data
         if isinstance(b, Tensor):
             y = b._data
+            if b._be is not a._be:
+                be_of(a, b)             # raises the mixed-devices error
             if x.dtype == y.dtype:
                 return x, y
             rt = _dt.result_type(a, b).np
