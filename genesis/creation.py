@@ -9,6 +9,7 @@ from . import dtypes as _dt
 from .device import CPU, to_device
 from .tensor import Tensor, _make
 from .backend import cpu as _cpu
+from .ops.common import INT_RANGE, fill_scalar
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "empty_like", "full_like", "arange", "range",
@@ -50,13 +51,46 @@ def _infer_np(data, dtype):
         if npd is None:
             _dt.from_numpy_dtype(data.dtype)
         return np.array(data, dtype=npd, order="C")
+    if npd in INT_RANGE and isinstance(data, (int, float, np.generic)):
+        return np.array(_fit(data.item() if isinstance(data, np.generic) else data, npd),
+                        dtype=npd)
     inferred, has_tensor = _infer_dtype(data)
     if npd is None:
         npd = inferred.np
+    if has_tensor:
+        data = _unwrap(data, npd.kind in "biu")
     try:
-        return np.array(_unwrap(data) if has_tensor else data, dtype=npd)
-    except (ValueError, TypeError) as e:
+        return np.array(data, dtype=npd)
+    except (ValueError, TypeError, OverflowError) as e:
+        if npd in INT_RANGE and not _ragged(data):   # out of range: PyTorch's rules
+            return np.array(_fit_all(data, npd), dtype=npd)
         raise _ragged(data) or e from None
+
+
+def _fit(v, npd):
+    """Python number v as tensor() converts it to the integral dtype npd: an integer may
+    wrap into the unsigned type from as low as -highest (two's complement); a float is
+    truncated; anything else out of range, NaN and inf raise."""
+    lo, hi, _ = INT_RANGE[npd]
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        if not -2 ** 63 <= v < 2 ** 63:
+            raise ValueError("Overflow when unpacking long long")
+        if lo <= v <= hi:
+            return v
+        if lo == 0 and -hi <= v < 0:
+            return v + hi + 1
+    elif lo <= v <= hi:           # False for NaN
+        return int(v)
+    raise RuntimeError(f"value cannot be converted to type {npd.name} without overflow")
+
+
+def _fit_all(data, npd):
+    if isinstance(data, (list, tuple)):
+        return [_fit_all(x, npd) for x in data]
+    return _fit(data.item() if isinstance(data, np.generic) else data, npd)
 
 
 _SCALAR_DTYPE = {float: None, int: _dt.int64, bool: _dt.bool_}
@@ -107,15 +141,19 @@ def _leaf_dtype(x):
     raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
 
 
-def _unwrap(data):
-    """Tensors inside a list as NumPy scalars of their dtype (as PyTorch, only
-    one-element tensors may sit in a list)."""
+def _unwrap(data, integral):
+    """Tensors inside a list as Python numbers. As PyTorch, only one-element tensors may
+    sit in a list, and only integral or bool ones when the result is ``integral`` (it
+    takes them as indices)."""
     if isinstance(data, Tensor):
+        if integral and (data._data.size != 1 or data.is_floating_point()):
+            raise TypeError("only integer tensors of a single element can be converted to "
+                            "an index")
         if data._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return data._be.to_host(data._data).reshape(())
+        return data.item()
     if isinstance(data, (list, tuple)):
-        return [_unwrap(d) for d in data]
+        return [_unwrap(d, integral) for d in data]
     return data
 
 
@@ -235,7 +273,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = fill_value.item()
     shape = _sizes("full", (size,) if isinstance(size, (int, np.integer)) else (tuple(size),),
                    None)
-    return _finish(_be(device).full(shape, fill_value, _dt.to_dtype(dtype).np), requires_grad,
+    npd = _dt.to_dtype(dtype).np
+    return _finish(_be(device).full(shape, fill_scalar(fill_value, npd), npd), requires_grad,
                    out)
 
 

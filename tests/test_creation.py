@@ -327,3 +327,74 @@ def test_tri_indices(name, args):
 def test_tri_indices_float_dtype_raises():
     with pytest.raises(NotImplementedError):
         C.tril_indices(3, 3, dtype=genesis.float32)
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+def _as_torch(fn):
+    """fn(lib) gives the same values and dtype with genesis as with torch, or raises the
+    same exception type and message."""
+    try:
+        t = fn(torch)
+    except Exception as e:
+        with pytest.raises(type(e), match="^" + __import__("re").escape(str(e))):
+            fn(genesis)
+        return
+    _same(fn(genesis), t)
+
+
+NAN = float("nan")
+OUT_OF_RANGE = [      # PyTorch's checked conversions of Python numbers
+    lambda L: L.tensor(-1, dtype=L.uint8), lambda L: L.tensor(-255, dtype=L.uint8),
+    lambda L: L.tensor(-256, dtype=L.uint8), lambda L: L.tensor(256, dtype=L.uint8),
+    lambda L: L.tensor(-1.0, dtype=L.uint8), lambda L: L.tensor(-0.5, dtype=L.uint8),
+    lambda L: L.tensor(200, dtype=L.int8), lambda L: L.tensor(-129, dtype=L.int8),
+    lambda L: L.tensor(NAN, dtype=L.int64), lambda L: L.tensor(float("inf"), dtype=L.int32),
+    lambda L: L.tensor(2 ** 63, dtype=L.int64), lambda L: L.tensor(2.9, dtype=L.int16),
+    lambda L: L.tensor(True, dtype=L.uint8), lambda L: L.tensor(1e300, dtype=L.float32),
+    lambda L: L.tensor([[200, 1]], dtype=L.int8), lambda L: L.tensor([-1, 1], dtype=L.uint8),
+    lambda L: L.tensor([1.5, -1], dtype=L.uint8), lambda L: L.tensor([NAN], dtype=L.int64),
+    lambda L: L.tensor([1e30], dtype=L.int64), lambda L: L.tensor([-2 ** 63]),
+    lambda L: L.tensor(np.int64(-1), dtype=L.uint8),
+    lambda L: L.tensor([np.int64(200)], dtype=L.int8),
+    lambda L: L.tensor([L.tensor(-1)], dtype=L.uint8),
+    lambda L: L.tensor([L.tensor(200)], dtype=L.int8),
+    lambda L: L.full((2,), -1, dtype=L.uint8), lambda L: L.full((2,), -256, dtype=L.uint8),
+    lambda L: L.full((2,), -1.0, dtype=L.uint8), lambda L: L.full((2,), -2.7, dtype=L.int8),
+    lambda L: L.full((2,), 200, dtype=L.int8), lambda L: L.full((2,), NAN, dtype=L.int64),
+    lambda L: L.full((2,), 2 ** 31, dtype=L.int32), lambda L: L.full((2,), 2 ** 63),
+    lambda L: L.full((2,), 1e300, dtype=L.float32),
+    lambda L: L.full((2,), 1e10, dtype=L.float16),
+    lambda L: L.full((2,), 1e300, dtype=L.bfloat16),
+    lambda L: L.full((2,), float("inf"), dtype=L.float16),
+    lambda L: L.full((2,), -5, dtype=L.bool),
+    lambda L: L.full((2,), L.tensor(-1), dtype=L.uint8),
+    lambda L: L.full_like(L.zeros(2, dtype=L.int8), 200),
+    lambda L: L.scalar_tensor(-1, dtype=L.uint8),
+]
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("k", range(len(OUT_OF_RANGE)))
+def test_out_of_range_numbers(k):
+    _as_torch(OUT_OF_RANGE[k])
+
+
+TENSORS_IN_LIST = [
+    lambda L: L.tensor([L.tensor([1, 2]), L.tensor([3, 4])]),
+    lambda L: L.tensor([L.tensor([1., 2.]), L.tensor([3., 4.])]),
+    lambda L: L.tensor([L.tensor([True, False])]),
+    lambda L: L.tensor([L.tensor([1., 2.])], dtype=L.int64),
+    lambda L: L.tensor([L.tensor([1, 2])], dtype=L.float32),
+    lambda L: L.tensor([L.tensor(1.5)], dtype=L.int64),
+    lambda L: L.tensor([1.5, L.tensor([1, 2])]),
+    lambda L: L.tensor([L.tensor([[1]]), L.tensor([3])]),
+    lambda L: L.tensor([L.tensor(True)], dtype=L.int8),
+    lambda L: L.tensor([L.tensor(1.5, dtype=L.float16), L.tensor(2, dtype=L.int8)]),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("k", range(len(TENSORS_IN_LIST)))
+def test_tensors_in_a_list(k):
+    _as_torch(TENSORS_IN_LIST[k])

@@ -982,3 +982,109 @@ def test_isclose_same_dtype_ints_and_round_int_without_decimals():
 def test_where_scalar_at_range_edges(dtype, v):
     check(lambda x: lib_of(x).where(x > 2, v, x), ints(4, low=0, high=6, dtype=dtype),
           grad=False)
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+def _libs():
+    return (genesis,) if torch is None else (genesis, torch)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "rsqrt"])
+@pytest.mark.parametrize("dtype", FLOATS + ["float16"])
+def test_zero_dim_sigmoid_and_rsqrt(name, dtype):
+    # NumPy gives a scalar for a 0-d input, which the backend then used as out=
+    expect = {"sigmoid": 1 / (1 + np.exp(-2.0)), "rsqrt": 2.0 ** -0.5}[name]
+    x = genesis.tensor(2.0, dtype=getattr(genesis, dtype), requires_grad=dtype != "float16")
+    y = getattr(x, name)()
+    assert y.shape == () and y.dtype == x.dtype
+    np.testing.assert_allclose(y.item(), expect, rtol=1e-3 if dtype == "float16" else 1e-6)
+    z = genesis.tensor(2.0, dtype=getattr(genesis, dtype))
+    assert getattr(z, name + "_")() is z
+    np.testing.assert_allclose(z.item(), expect, rtol=1e-3 if dtype == "float16" else 1e-6)
+    if dtype != "float16":
+        check(lambda t: getattr(t, name)(), np.array(2.0, dtype))
+
+
+# fn, input, gradient through fn(x).reciprocal(): the upstream gradient is -inf wherever
+# fn(x) is 0, and a zero (or masked) gradient must stay exactly 0, not inf * 0 = nan
+ZERO_GRADS = {
+    "floor": (lambda x: x.floor(), [0.5, 2.0], [0.0, 0.0]),
+    "ceil": (lambda x: x.ceil(), [-0.5, 2.0], [0.0, 0.0]),
+    "round": (lambda x: x.round(), [0.25, 2.0], [0.0, 0.0]),
+    "trunc": (lambda x: x.trunc(), [0.5, 2.0], [0.0, 0.0]),
+    "sign": (lambda x: x.sign(), [0.0, 2.0], [0.0, 0.0]),
+    "div_trunc": (lambda x: x.div(4.0, rounding_mode="trunc"), [0.5, 5.0], [0.0, 0.0]),
+    "pow0": (lambda x: (x - 1).pow(0) - 1, [0.5, 2.0], [0.0, 0.0]),
+    "zero_": (lambda x: (x * 1).zero_(), [0.5, 2.0], [0.0, 0.0]),
+    "fill_": (lambda x: (x * 1).fill_(0.0), [0.5, 2.0], [0.0, 0.0]),
+    "copy_": (lambda x: (x * 1).copy_(x.detach() * 0), [0.5, 2.0], [0.0, 0.0]),
+    "relu": (lambda x: x.relu(), [0.0, 1.0], [0.0, -1.0]),
+    "clamp": (lambda x: x.clamp(0, 1), [-1.0, 0.5, 2.0], [0.0, -4.0, 0.0]),
+    "clamp_min_": (lambda x: (x * 1).clamp_min_(0), [-1.0, 2.0], [0.0, -0.25]),
+    "clamp_max": (lambda x: x.clamp(max=0), [3.0, -1.0], [0.0, -1.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(ZERO_GRADS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_zero_gradient_stays_zero_under_inf_upstream(name, dtype):
+    fn, x, expect = ZERO_GRADS[name]
+    for L in _libs():
+        a = L.tensor(x, dtype=getattr(L, dtype), requires_grad=True)
+        fn(a).reciprocal().sum().backward()
+        assert a.grad.tolist() == expect, (L.__name__, a.grad.tolist())
+
+
+@pytest.mark.parametrize("fn,exc,msg", [
+    (lambda L: L.tensor([3]).lerp(L.tensor([4]), 0.5), NotImplementedError,
+     '"lerp_kernel_scalar" not implemented for \'Long\''),
+    (lambda L: L.tensor([3]).lerp(L.tensor([4]), L.tensor([1])), NotImplementedError,
+     '"lerp_kernel_tensor" not implemented for \'Long\''),
+    (lambda L: L.tensor([True]).lerp(L.tensor([True]), 0.5), NotImplementedError, "'Bool'"),
+    (lambda L: L.tensor([3.0]).lerp(L.tensor([4.0], dtype=L.float64), 0.5), RuntimeError,
+     "expected dtype float for `end` but got dtype double"),
+    (lambda L: L.tensor([3]).lerp(L.tensor([4.0]), 0.5), RuntimeError,
+     "expected dtype long int for `end` but got dtype float"),
+    (lambda L: L.tensor([3.0]).lerp(L.tensor([4.0]), L.tensor([0.5], dtype=L.float64)),
+     RuntimeError, "expected dtype float for `weight` but got dtype double"),
+    (lambda L: L.tensor([3.0]).lerp_(L.tensor([4.0], dtype=L.float16), 0.5), RuntimeError,
+     "expected dtype float for `end` but got dtype c10::Half"),
+    (lambda L: L.addcmul(L.tensor([True]), L.tensor([True]), L.tensor([False])),
+     NotImplementedError, '"addcmul_cpu_out" not implemented for \'Bool\''),
+    (lambda L: L.tensor([True]).addcmul_(L.tensor([True]), L.tensor([False])),
+     NotImplementedError, "addcmul_cpu_out"),
+    (lambda L: L.addcmul(L.tensor([1], dtype=L.int8), L.tensor([1], dtype=L.int8),
+                         L.tensor([1], dtype=L.int8), value=300), RuntimeError,
+     "value cannot be converted to type int8_t without overflow"),
+    (lambda L: L.addcmul(L.tensor([1]), L.tensor([1]), L.tensor([1]), value=float("nan")),
+     RuntimeError, "value cannot be converted to type int64_t without overflow"),
+    (lambda L: L.zeros(2).sub_(True), RuntimeError, "Subtraction, the `-` operator, with a "
+     "bool tensor is not supported"),
+    (lambda L: L.zeros(2).sub_(L.tensor([True, False])), RuntimeError, "with a bool tensor"),
+    (lambda L: L.zeros(2, dtype=L.float64).sub_(L.tensor(True)), RuntimeError,
+     "with a bool tensor"),
+])
+def test_dtype_rules_of_lerp_addcmul_sub_as_torch(fn, exc, msg):
+    for L in _libs():
+        with pytest.raises(exc, match=msg):
+            fn(L)
+
+
+@pytest.mark.parametrize("dtype,value,expect", [
+    ("int64", 0.5, [1, 2]), ("int64", 1.7, [4, 6]), ("int64", -1.7, [-2, -2]),
+    ("int64", True, [4, 6]), ("int64", 2, [7, 10]), ("int8", 2.5, [7, 10]),
+    ("uint8", -1, [254, 254]), ("int32", 0.9, [1, 2]),
+])
+def test_integer_addcmul_casts_value_to_the_dtype(dtype, value, expect):
+    # torch casts value to an integral result dtype (truncating) instead of promoting
+    for L in _libs():
+        d = getattr(L, dtype)
+        a, b, c = L.tensor([1, 2], dtype=d), L.tensor([3, 4], dtype=d), L.tensor([1, 1], dtype=d)
+        r = L.addcmul(a, b, c, value=value)
+        assert r.tolist() == expect and r.dtype == d, L.__name__
+        assert a.addcmul_(b, c, value=value).tolist() == expect and a.dtype == d
+    # a float operand makes the result float and keeps value as it is
+    check(lambda a, b, c: lib_of(a).addcmul(a, b, c, value=0.5), np.array([1, 2]),
+          np.array([3.0, 4.0], np.float32), np.array([1, 1]), grad=False)
+    check(lambda a, b, c: lib_of(a).addcmul(a, b, c, value=0.5), np.array([True, False]),
+          np.array([3, 4]), np.array([1, 1]), grad=False)

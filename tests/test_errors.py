@@ -56,6 +56,57 @@ CASES = [
      r"\(3\).*\(4\).*dimension 0"),
     ("inplace_broadcast_out", lambda L: L.ones(3).add_(L.ones(2, 3)), RuntimeError,
      r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"),
+    # an in-place op never grows its tensor, even by leading 1-dims (fuzzer regressions)
+    *[(f"inplace_grows_{name}", call, RuntimeError,
+       r"^output with shape \[3\] doesn't match the broadcast shape \[1, 3\]$")
+      for name, call in [
+          ("sub", lambda L: L.zeros(3).sub_(L.ones(1, 3))),
+          ("sub_grad", lambda L: L.zeros(3).sub_(L.ones(1, 3, requires_grad=True))),
+          ("mul_grad", lambda L: L.zeros(3).mul_(L.ones(1, 3, requires_grad=True))),
+          ("addcmul", lambda L: L.zeros(3).addcmul_(L.ones(1, 3), L.ones(3))),
+          ("addcdiv", lambda L: L.zeros(3).addcdiv_(L.ones(3), L.ones(1, 3))),
+          ("lerp", lambda L: L.zeros(3).lerp_(L.ones(1, 3), 0.5)),
+          ("clamp", lambda L: L.zeros(3).clamp_(min=L.ones(1, 3))),
+          ("floor_divide", lambda L: L.zeros(3).floor_divide_(L.ones(1, 3))),
+          ("atan2", lambda L: L.zeros(3).atan2_(L.ones(1, 3))),
+          ("logical_and", lambda L: L.zeros(3).logical_and_(L.ones(1, 3))),
+      ]],
+    ("clamp_tensor_bound_grows", lambda L: L.zeros(3).clamp_(
+        min=L.ones(2, 3, requires_grad=True)), RuntimeError,
+     r"^output with shape \[3\] doesn't match the broadcast shape \[2, 3\]$"),
+    # a scalar that does not fit the tensor's dtype
+    *[(f"fill_overflow_{name}", call, RuntimeError,
+       rf"^value cannot be converted to type {ctype} without overflow$")
+      for name, ctype, call in [
+          ("int8", "int8_t", lambda L: L.zeros(3, dtype=L.int8).fill_(200)),
+          ("uint8", "uint8_t", lambda L: L.zeros(3, dtype=L.uint8).fill_(-256)),
+          ("int8_float", "int8_t", lambda L: L.zeros(3, dtype=L.int8).fill_(127.5)),
+          ("int64_nan", "int64_t", lambda L: L.zeros(3, dtype=L.int64).fill_(float("nan"))),
+          ("float32", "float", lambda L: L.zeros(3).fill_(1e300)),
+          ("float16", r"c10::Half", lambda L: L.zeros(3, dtype=L.float16).fill_(65520.0)),
+          ("masked_fill", "int8_t", lambda L: L.zeros(3, dtype=L.int8).masked_fill(
+              L.tensor([True, False, True]), 300)),
+          ("masked_fill_tensor", "int8_t", lambda L: L.zeros(3, dtype=L.int8).masked_fill(
+              L.tensor([False, False, False]), L.tensor(300))),
+          ("index_fill", "uint8_t", lambda L: L.zeros(3, dtype=L.uint8).index_fill(
+              0, L.tensor([0]), 256)),
+      ]],
+    # indexing
+    ("index_put_dtype", lambda L: L.ones(3).__setitem__([0, 1], L.tensor(2)), RuntimeError,
+     r"^Index put requires the source and destination dtypes match, got Float for the "
+     r"destination and Long for the source\.$"),
+    ("index_put_dtype_mask_and_list",
+     lambda L: L.ones(3, 2).__setitem__((L.tensor([True, False, True]), [0]), L.tensor(2)),
+     RuntimeError, r"source and destination dtypes match"),
+    ("empty_mask", lambda L: L.ones(3, 1)[L.tensor([], dtype=L.bool)], IndexError,
+     r"^The shape of the mask \[0\] at index 0 does not match the shape of the indexed "
+     r"tensor \[3, 1\] at index 0$"),
+    ("empty_mask_after_ellipsis", lambda L: L.ones(3, 2)[..., L.tensor([], dtype=L.bool)],
+     IndexError, r"mask \[0\] at index 0 does not match.*\[3, 2\] at index 1$"),
+    ("list_holding_float_tensor", lambda L: L.zeros(3, 4)[:, [L.tensor(1.0)]], TypeError,
+     r"only integer tensors of a single element can be converted to an index"),
+    ("list_holding_long_tensor", lambda L: L.zeros(3, 4)[:, [L.tensor([0, 1])]], TypeError,
+     r"only integer tensors of a single element can be converted to an index"),
     ("masked_fill_mask_shape",
      lambda L: L.zeros(2, 3).masked_fill(L.zeros(2, 4, dtype=L.bool), 1.0), RuntimeError,
      r"\(4\).*\(3\).*dimension 1"),

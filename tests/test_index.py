@@ -715,3 +715,94 @@ def test_scatter_reduce_result_changed_in_place_raises(reduce):
         y.mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+# advanced-indexing results are C-contiguous, as torch's, whatever the input's layout
+LAYOUT = [
+    ("index_select1", lambda L, a: a.index_select(1, L.tensor([0, 1]))),
+    ("index_select0", lambda L, a: a.index_select(0, L.tensor([2, 0]))),
+    ("list", lambda L, a: a[:, [0, 1]]),
+    ("tensor", lambda L, a: a[:, L.tensor([0, 1])]),
+    ("two_arrays", lambda L, a: a[[0, 1], [1, 2]]),
+    ("mask", lambda L, a: a[a > 0]),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("fn", [c[1] for c in LAYOUT], ids=[c[0] for c in LAYOUT])
+def test_advanced_results_are_contiguous_like_torch(fn, transposed, grad):
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    res = []
+    for L in (genesis, torch):
+        x = L.tensor(a, requires_grad=grad)
+        res.append(fn(L, x.t() if transposed else x))
+    r, rt = res
+    assert r.is_contiguous() and r.stride() == rt.stride()
+    np.testing.assert_array_equal(r.detach().view(-1).numpy(), rt.detach().view(-1).numpy())
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("shape,spec", [
+    ((3, 1), lambda L: (slice(None), [L.tensor([0])])),
+    ((3, 4), lambda L: (slice(None), [L.tensor([0]), L.tensor(2)])),
+    ((3, 4, 5), lambda L: (slice(None), [[L.tensor(0), 1], [2, L.tensor([3])]])),
+    ((3, 4), lambda L: [L.tensor([0, 2])]),
+], ids=["one", "two", "nested", "top_level"])
+def test_list_holding_tensors_reads_them_as_numbers(shape, spec):
+    """A one-element tensor inside a list index is the number it holds (torch)."""
+    check(lambda x: x[spec(genesis if isinstance(x, genesis.Tensor) else torch)],
+          np.arange(float(np.prod(shape))).reshape(shape))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype,value", [
+    ("float32", lambda L: L.tensor(2)), ("int64", lambda L: L.tensor(2.5)),
+    ("float32", lambda L: L.tensor([[2.0]], dtype=L.float64)),
+    ("uint8", lambda L: L.tensor(-1)),
+])
+def test_mask_setitem_casts_a_one_element_value(dtype, value):
+    """torch writes a one-element value at a lone mask with masked_fill, which casts it."""
+    out = []
+    for L in (genesis, torch):
+        x = L.zeros(3, dtype=getattr(L, dtype))
+        x[L.tensor([True, False, True])] = value(L)
+        out.append(x)
+    assert str(out[0].dtype).split(".")[-1] == str(out[1].dtype).split(".")[-1]
+    assert out[0].tolist() == out[1].tolist()
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype,fill", [
+    ("uint8", -1), ("uint8", -255), ("int8", -128), ("int8", 127), ("int8", 2.7),
+    ("bool", 2), ("float16", float("inf")), ("int8", "tensor300"), ("uint8", "tensor-1"),
+])
+def test_fill_in_range_values_like_torch(dtype, fill):
+    """fill_ / masked_fill / index_fill of values torch accepts: uint8 wraps negative ints,
+    a tensor's value wraps as copy_ does (fill_ only)."""
+    out = []
+    for L in (genesis, torch):
+        v = L.tensor(int(fill[6:])) if isinstance(fill, str) else fill
+        x = L.zeros(3, dtype=getattr(L, dtype))
+        r = [x.clone().fill_(v).tolist()]
+        if not isinstance(fill, str):
+            m = L.tensor([True, False, True])
+            r += [x.masked_fill(m, v).tolist(), x.index_fill(0, L.tensor([1]), v).tolist()]
+        out.append(r)
+    assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("fn,shape", [
+    (lambda L, x: x.gather(0, L.tensor([])), (0,)),
+    (lambda L, x: x.scatter_add(0, L.tensor([]), L.zeros(0, dtype=x.dtype)), (3,)),
+    (lambda L, x: x.scatter(0, L.tensor([]), L.zeros(0, dtype=x.dtype)), (3,)),
+    (lambda L, x: x.scatter_reduce(0, L.tensor([]), L.zeros(0, dtype=x.dtype), "sum"), (3,)),
+], ids=["gather", "scatter_add", "scatter", "scatter_reduce"])
+def test_empty_float_index_is_accepted(fn, shape):
+    """torch takes an empty index of any dtype in the dim-wise ops (fuzzer regression)."""
+    for L in (genesis, torch) if torch is not None else (genesis,):
+        r = fn(L, L.zeros(3))
+        assert tuple(r.shape) == shape and r.tolist() == [0.0] * shape[0]

@@ -337,3 +337,111 @@ def test_errors(k):
     fn, msg = ERRORS[k]
     with pytest.raises(RuntimeError, match=msg):
         fn()
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+def _raises_as_torch(fn):
+    """fn(lib) raises the same exception type and message with genesis as with torch."""
+    with pytest.raises(Exception) as te:
+        fn(torch)
+    with pytest.raises(type(te.value), match="^" + __import__("re").escape(str(te.value))):
+        fn(genesis)
+
+
+ZERO_INNER = [
+    ("matmul_fold", lambda L, a, b: a @ b, (5, 2, 0), (0, 3)),
+    ("matmul_fold_zero_cols", lambda L, a, b: a @ b, (5, 2, 3), (3, 0)),
+    ("matmul_batched", lambda L, a, b: a @ b, (5, 2, 0), (5, 0, 3)),
+    ("tensordot", lambda L, a, b: L.tensordot(a, b, dims=1), (2, 0), (0, 3)),
+    ("tensordot_free0", lambda L, a, b: L.tensordot(a, b, dims=1), (0, 2), (2, 3)),
+    ("inner", lambda L, a, b: L.inner(a, b), (2, 0), (3, 0)),
+    ("addbmm", lambda L, a, b: L.addbmm(L.ones(2, 3, dtype=a.dtype), a, b), (4, 2, 0),
+     (4, 0, 3)),
+]
+
+
+@pytest.mark.parametrize("name,fn,sa,sb", ZERO_INNER, ids=[c[0] for c in ZERO_INNER])
+def test_zero_size_contractions(name, fn, sa, sb):
+    check(lambda a, b: fn(genesis, a, b), R(*sa), R(*sb, seed=1),
+          fn_torch=lambda a, b: fn(torch, a, b))
+
+
+def _ints(L, *shape, dtype=None):
+    return L.arange(1, 1 + int(np.prod(shape)), dtype=dtype or L.int64).reshape(shape) % 7
+
+
+SCALED = [   # integral input: alpha and beta take the input's dtype first (truncated)
+    ("addmm", lambda L, d, kw: L.addmm(_ints(L, 1, 2, dtype=d), _ints(L, 2, 3, dtype=d),
+                                       _ints(L, 3, 2, dtype=d), **kw)),
+    ("addmv", lambda L, d, kw: L.addmv(_ints(L, 2, dtype=d), _ints(L, 2, 3, dtype=d),
+                                       _ints(L, 3, dtype=d), **kw)),
+    ("baddbmm", lambda L, d, kw: L.baddbmm(_ints(L, 2, 1, 2, dtype=d),
+                                           _ints(L, 2, 2, 3, dtype=d),
+                                           _ints(L, 2, 3, 2, dtype=d), **kw)),
+    ("addbmm", lambda L, d, kw: L.addbmm(_ints(L, 2, 2, dtype=d), _ints(L, 2, 2, 3, dtype=d),
+                                         _ints(L, 2, 3, 2, dtype=d), **kw)),
+    ("addmm_", lambda L, d, kw: _ints(L, 2, 2, dtype=d).addmm_(
+        _ints(L, 2, 3, dtype=d), _ints(L, 3, 2, dtype=d), **kw)),
+]
+SCALED_KW = [dict(beta=0.5, alpha=1.5), dict(beta=-1.5, alpha=2.9), dict(beta=True),
+             dict(beta=-1), dict(alpha=0.0), dict(beta=float("nan")), dict(beta=300)]
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", SCALED_KW, ids=str)
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "int8"])
+@pytest.mark.parametrize("name,fn", SCALED, ids=[c[0] for c in SCALED])
+def test_integral_alpha_beta(name, fn, dtype, kw):
+    try:
+        t = fn(torch, getattr(torch, dtype), kw)
+    except RuntimeError:
+        _raises_as_torch(lambda L: fn(L, getattr(L, dtype), kw))
+        return
+    g = fn(genesis, getattr(genesis, dtype), kw)
+    assert str(g.dtype) == "genesis." + dtype and g.tolist() == t.tolist()
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(beta=0.5), dict(alpha=1.5), dict(beta=2.0, alpha=3.0),
+                                dict(beta=-1, alpha=3)], ids=str)
+def test_addr_integral_float_scalars(kw):
+    fn = lambda L: L.addr(_ints(L, 2, 2), _ints(L, 2), _ints(L, 2), **kw)   # noqa: E731
+    try:
+        t = fn(torch)
+    except RuntimeError:
+        return _raises_as_torch(fn)
+    assert fn(genesis).tolist() == t.tolist()
+
+
+@needs_torch
+def test_float_alpha_beta_out_of_range():
+    _raises_as_torch(lambda L: L.addmm(L.ones(1, 2), L.ones(2, 1), L.ones(1, 2), beta=1e300))
+
+
+BOOL_OPS = [
+    ("dot", lambda L, B: L.dot(B(2), B(2))), ("vdot", lambda L, B: L.vdot(B(2), B(2))),
+    ("mm", lambda L, B: L.mm(B(2, 2), B(2, 2))), ("mv", lambda L, B: L.mv(B(2, 2), B(2))),
+    ("bmm", lambda L, B: L.bmm(B(1, 2, 2), B(1, 2, 2))),
+    ("matmul_1d_2d", lambda L, B: B(2) @ B(2, 3)),
+    ("matmul_3d_1d", lambda L, B: B(4, 3, 2) @ B(2)),
+    ("matmul_3d_2d", lambda L, B: B(4, 3, 2) @ B(2, 3)),
+    ("matmul_4d", lambda L, B: B(5, 4, 3, 2) @ B(5, 4, 2, 3)),
+    ("addmm", lambda L, B: L.addmm(B(2, 2), B(2, 2), B(2, 2))),
+    ("addmv", lambda L, B: L.addmv(B(2), B(2, 2), B(2))),
+    ("baddbmm", lambda L, B: L.baddbmm(B(1, 2, 2), B(1, 2, 2), B(1, 2, 2))),
+    ("addbmm", lambda L, B: L.addbmm(B(2, 2), B(1, 2, 2), B(1, 2, 2))),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,fn", BOOL_OPS, ids=[c[0] for c in BOOL_OPS])
+def test_bool_products_rejected(name, fn):
+    _raises_as_torch(lambda L: fn(L, lambda *s: L.ones(*s, dtype=L.bool)))
+
+
+@needs_torch
+def test_bool_products_torch_allows():
+    for fn in (lambda L, B: L.outer(B(2), B(3)), lambda L, B: L.addr(B(2, 3), B(2), B(3)),
+               lambda L, B: L.kron(B(2), B(2))):
+        g, t = (fn(L, lambda *s: L.ones(*s, dtype=L.bool)) for L in (genesis, torch))
+        assert str(g.dtype) == "genesis.bool" and g.tolist() == t.tolist()

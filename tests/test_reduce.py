@@ -432,3 +432,124 @@ def test_indices_changed_before_double_backward_raise():
         i.fill_(0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             g.sum().backward()
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+def _raises_as_torch(fn):
+    """fn(lib) raises the same exception type and message with genesis as with torch."""
+    with pytest.raises(Exception) as te:
+        fn(torch)
+    with pytest.raises(type(te.value), match="^" + __import__("re").escape(str(te.value))):
+        fn(genesis)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("p", [0.5, 0.3, -1.0, -0.5])
+@pytest.mark.parametrize("how", ["norm", "vector_norm"])
+def test_norm_below_one_at_zeros(how, p, dtype):
+    """p < 1: zero entries get a zero gradient (not NaN); with p < 0 the norm is 0."""
+    fn = (lambda L, x: x.norm(p, 1)) if how == "norm" else \
+        (lambda L, x: L.linalg.vector_norm(x, p, dim=1))
+    a = _with(rand(3, 4, dtype=dtype), [0, 5, 6], 0.0)
+    check(lambda x: fn(genesis, x), a, fn_torch=lambda x: fn(torch, x), noncontig=True)
+    check(lambda x: fn(genesis, x), np.zeros((2, 3), dtype), fn_torch=lambda x: fn(torch, x))
+
+
+def test_norm_below_one_gradient_without_torch():
+    a = genesis.tensor([0.0, 1.0, 2.0], dtype=genesis.float64, requires_grad=True)
+    a.norm(0.5).backward()
+    assert a.grad[0].item() == 0.0 and abs(a.grad[1].item() - (1 + 2 ** 0.5)) < 1e-12
+    gradcheck(lambda x: x.norm(0.5), rand(2, 3) + 2, second_order=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int64"])
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_cumulative_result_is_contiguous(op, dtype):
+    a = (rand(3, 4, seed=2) * 3).astype(dtype)
+    for L in (genesis, torch):      # the transposed input's result views as flat, as torch
+        r = getattr(L.tensor(a).t(), op)(0)
+        assert r.is_contiguous()
+    check(lambda x: getattr(x.t(), op)(0).view(-1), a, noncontig=dtype == "float32")
+    check(lambda x: getattr(x[1, 2], op)(0), a)      # 0-d stays 0-d
+    # the gradient of the reverse cumulative sum, from a flipped view
+    check(lambda x: getattr(x, op)(1).sum(0), rand(3, 4), noncontig=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(return_inverse=True, return_counts=True),
+                                dict(dim=0)], ids=str)
+def test_unique_requires_grad_but_has_no_derivative(kw):
+    def run(L):
+        x = L.tensor([[1.0, 2.0], [1.0, 2.0]], requires_grad=True)
+        r = L.unique(x, **kw)
+        return r if isinstance(r, tuple) else (r,)
+    g, t = run(genesis), run(torch)
+    assert [r.requires_grad for r in g] == [r.requires_grad for r in t]
+    _raises_as_torch(lambda L: run(L)[0].sum().backward())
+
+
+BOOL_ERRORS = [
+    ("argmax", lambda x: x.argmax()), ("argmax_dim", lambda x: x.argmax(0)),
+    ("argmin", lambda x: x.argmin(0, keepdim=True)), ("topk", lambda x: x.topk(1)),
+    ("median", lambda x: x.median()), ("median_dim", lambda x: x.median(0)),
+    ("median_0d", lambda x: x[0].median(0)), ("nanmedian", lambda x: x.nanmedian()),
+    ("nanmedian_dim", lambda x: x.nanmedian(0)), ("kthvalue", lambda x: x.kthvalue(1)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,fn", BOOL_ERRORS, ids=[c[0] for c in BOOL_ERRORS])
+def test_bool_input_rejected(name, fn):
+    _raises_as_torch(lambda L: fn(L.tensor([True, False, True])))
+
+
+@needs_torch
+def test_bool_selections_torch_allows():
+    check(lambda x: tuple((x > 0).max(0)), rand(3, 4), grad=False)
+    check(lambda x: tuple((x > 0)[0, 0].kthvalue(1)), rand(3, 4), grad=False)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape,k,dim", [((2, 0), 1, 1), ((2, 0), 3, 1), ((0,), 1, 0),
+                                         ((2, 0), 0, -1)])
+def test_kthvalue_empty_dim_is_index_error(shape, k, dim):
+    _raises_as_torch(lambda L: L.zeros(shape).kthvalue(k, dim))
+
+
+VAR_DEGENERATE = [      # correction >= the count: torch's gradient rules
+    ("dim_c2_n1", lambda x: x.unsqueeze(0).var(0, correction=2)),
+    ("all_c5_n3", lambda x: x.var(correction=5)),
+    ("all_c3_n3", lambda x: x.var(correction=3)),
+    ("dim_c5_n3", lambda x: x.var(0, correction=5)),
+    ("dim_c3_n3", lambda x: x.var(0, correction=3)),
+    ("dim_c2.5", lambda x: x.var(0, correction=2.5)),
+    ("dims_c5_keep", lambda x: x.unsqueeze(0).var((0, 1), correction=5, keepdim=True)),
+    ("scalar_c2", lambda x: x[0].var(0, correction=2)),
+    ("std_all_c5", lambda x: x.std(correction=5)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
+@pytest.mark.parametrize("name,fn", VAR_DEGENERATE, ids=[c[0] for c in VAR_DEGENERATE])
+def test_var_correction_beyond_count(name, fn):
+    check(fn, np.array([0.2, 2.0, 3.0]))
+    check(fn, np.array([1.0, 1.0, 1.0]))     # zero deviations: nan where torch has nan
+
+
+def test_var_correction_beyond_count_without_torch():
+    a = genesis.tensor([0.2, 2.0], dtype=genesis.float64, requires_grad=True)
+    a.unsqueeze(0).var(0, correction=2).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0]
+    a.grad = None
+    a.var(correction=3).backward()
+    assert a.grad.tolist() == [INF, INF]
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
+@pytest.mark.parametrize("op", ["max", "min", "median", "nanmedian", "amax", "amin"])
+def test_value_reduction_nan_upstream_gradient(op):
+    """max()/min()/median() give the unpicked elements exact zeros even for a NaN
+    gradient (PyTorch fills them); amax/amin multiply by the mask, NaN everywhere."""
+    check(lambda x: getattr(x, op)().var(), _ties(3, 4))   # var of one value: nan grad

@@ -523,3 +523,47 @@ def test_split_empty_dim_without_torch():
     assert len(parts) == 1 and parts[0].shape == (0, 3)
     assert len(genesis.ones(3, 0).split(2, 1)) == 1
     assert genesis.ones(0, 3).split([], 0) == ()
+
+
+# ---------------------------------------------------------------- fuzzer regressions
+# joins and rolls of a transposed input come back C-contiguous, as torch's: .view() works
+LAYOUT = [
+    ("roll", lambda a: a.roll(1, 0)), ("roll_2d", lambda a: a.roll((1, 2), (0, 1))),
+    ("roll_flat", lambda a: a.roll(3)), ("cat0", lambda a: L(a).cat([a, a])),
+    ("cat1", lambda a: L(a).cat([a, a], 1)), ("stack0", lambda a: L(a).stack([a, a])),
+    ("stack2", lambda a: L(a).stack([a, a], 2)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [c[1] for c in LAYOUT], ids=[c[0] for c in LAYOUT])
+def test_results_are_contiguous_like_torch(fn):
+    a = rand(3, 4)
+    r, rt = fn(genesis.tensor(a).t()), fn(torch.tensor(a).t())
+    assert r.is_contiguous() and r.stride() == rt.stride()
+    np.testing.assert_array_equal(r.view(-1).numpy(), rt.view(-1).numpy())
+
+
+@pytest.mark.filterwarnings("ignore:Tensor.m")    # torch: mT/mH of a scalar is deprecated
+@pytest.mark.parametrize("fn", [
+    lambda a: a.movedim(0, 0), lambda a: a.movedim(-1, 0), lambda a: a.movedim((), ()),
+    lambda a: a.mT, lambda a: a.mH, lambda a: a.permute(()),
+], ids=["movedim", "movedim_neg", "movedim_empty", "mT", "mH", "permute_empty"])
+def test_scalar_dim_ops_match_torch(fn):
+    check(fn, np.array(1.5))
+
+
+@pytest.mark.parametrize("fn,exc,match", [
+    (lambda L: L.ones(3).permute(), TypeError, 'missing 1 required positional arguments: "dims"'),
+    (lambda L: L.tensor(1.).permute(), TypeError, "missing 1 required positional"),
+    (lambda L: L.ones(3).expand(), TypeError, 'missing 1 required positional arguments: "size"'),
+    (lambda L: L.tensor(1.).unflatten(0, (1, -1)), RuntimeError,
+     "Dimension specified as 0 but tensor has no dimensions"),
+    (lambda L: L.tensor(1.).unflatten(-1, (1,)), RuntimeError, "tensor has no dimensions"),
+    (lambda L: L.tensor(1.).unflatten(1, (1,)), IndexError, "Dimension out of range"),
+], ids=["permute", "permute_0d", "expand", "unflatten_0d", "unflatten_0d_neg",
+        "unflatten_0d_oob"])
+def test_errors_like_torch(fn, exc, match):
+    for lib in (genesis, torch) if torch is not None else (genesis,):
+        with pytest.raises(exc, match=match):
+            fn(lib)

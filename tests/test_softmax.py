@@ -61,11 +61,35 @@ def test_double_backward_matches_torch(name):
     np.testing.assert_allclose(out["genesis"], out["torch"], rtol=1e-7, atol=1e-9)
 
 
-def test_integer_input_needs_dtype():
-    with pytest.raises(RuntimeError, match="floating-point"):
-        genesis.tensor([1, 2, 3]).softmax(0)
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("value,dname", [([1, 2, 3], "Long"), (1, "Long"), ([True], "Bool")])
+def test_integer_input_needs_dtype(name, value, dname):
+    # torch raises NotImplementedError (no integer kernel), not RuntimeError
+    with pytest.raises(NotImplementedError, match=f'"{name}_lastdim_kernel_impl" not '
+                                                  f"implemented for '{dname}'"):
+        getattr(genesis.tensor(value), name)(0)
+    if torch is not None:
+        with pytest.raises(NotImplementedError, match=f"{name}_lastdim_kernel_impl"):
+            getattr(torch.tensor(value), name)(0)
     r = genesis.tensor([1, 2, 3]).softmax(0, dtype=genesis.float32)
     np.testing.assert_allclose(r.numpy().sum(), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("dim", [0, 1])
+@pytest.mark.parametrize("dtype", [None, "float16", "float64"])
+def test_result_is_contiguous_for_transposed_input(name, dim, dtype):
+    # torch returns a C-contiguous result, so .view(-1) works on it
+    x = rand(3, 4, seed=7)
+    kw = {} if dtype is None else {"dtype": getattr(genesis, dtype)}
+    y = getattr(genesis.tensor(x).t(), name)(dim, **kw)
+    assert y.is_contiguous()
+    np.testing.assert_array_equal(y.view(-1).numpy(), y.numpy().reshape(-1))
+    if torch is not None:
+        tkw = {} if dtype is None else {"dtype": getattr(torch, dtype)}
+        t = getattr(torch.tensor(x).t(), name)(dim, **tkw)
+        np.testing.assert_allclose(y.view(-1).double().numpy(), t.view(-1).double().numpy(),
+                                   rtol=2e-3 if dtype == "float16" else 1e-6)
 
 
 def test_dim_out_of_range():

@@ -136,12 +136,16 @@ def reciprocal(x, out=None):
 
 def rsqrt(x, out=None):
     r = np.sqrt(x, out)
+    if out is None and not x.ndim:      # NumPy gives a scalar for a 0-d input: no out=
+        r = np.asarray(r)
     return np.reciprocal(r, r)
 
 
 def sigmoid(x, out=None):
     # 1/(1+exp(-x)) in one buffer; positional out= and += parse faster than keywords
     r = np.negative(x, out)
+    if out is None and not x.ndim:      # NumPy gives a scalar for a 0-d input: no out=
+        r = np.asarray(r)
     np.exp(r, r)
     r += 1
     return np.reciprocal(r, r)

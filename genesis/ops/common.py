@@ -81,6 +81,46 @@ def _with_scalar(t, x, s):
     return _cast(t, rt), (s if rt is not _BF16 else _BF16.type(s))
 
 
+# PyTorch's C++ names of the dtypes, for the overflow error of a scalar written into a tensor
+_CNAMES = {np.dtype(k): v for k, v in (
+    ("uint8", "uint8_t"), ("int8", "int8_t"), ("int16", "int16_t"), ("int32", "int"),
+    ("int64", "int64_t"), ("float16", "c10::Half"), ("float32", "float"),
+    ("float64", "double"))}
+_CNAMES[_BF16] = "c10::BFloat16"
+_FMAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): float(np.finfo(np.float32).max),
+         _BF16: 3.3895313892515355e38}
+
+
+def fill_scalar(v, npd, wrap=False):
+    """A Python scalar to write into an array of dtype npd (full, fill_, masked_fill,
+    index_fill, integral alpha/beta/value), checked as PyTorch checks it: RuntimeError
+    when it does not fit, except that uint8 takes negative ints (not floats) down to -255,
+    wrapping them, and bool takes anything; a float for an integral dtype is truncated.
+    With ``wrap`` (a tensor's value, copied as copy_ does) an int wraps instead."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    c = CAT[npd]
+    if c == 0 or type(v) not in (int, float):
+        return v
+    if wrap:
+        if c == 1 and type(v) is int:
+            lo, _, m = INT_RANGE[npd]
+            return (v - lo) % m + lo
+        return v
+    if type(v) is int and not -(1 << 63) <= v < (1 << 64):
+        raise OverflowError("int too big to convert")
+    if c == 1:
+        lo, hi, m = INT_RANGE[npd]
+        if v != v or (v < lo and not (lo == 0 and type(v) is int and -v <= hi)) or v > hi:
+            raise RuntimeError(f"value cannot be converted to type {_CNAMES[npd]} without "
+                               "overflow")
+        v = int(v)
+        return v + m if v < lo else v
+    if npd in _FMAX and _FMAX[npd] < abs(v) < float("inf"):
+        raise RuntimeError(f"value cannot be converted to type {_CNAMES[npd]} without overflow")
+    return v
+
+
 def _cast(t, npd):
     x = t._data
     return x if x.dtype == npd else t._be.astype(x, npd)
@@ -137,6 +177,9 @@ def commit_inplace(t, out):
     """Make t hold out's value and history: the in-place form of an op computed out of
     place. Bumps t's version; a view's base takes the change into its history too."""
     src = out._data
+    if src.shape != t._data.shape:
+        raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the "
+                           f"broadcast shape {list(src.shape)}")
     if not can_cast(src.dtype, t._data.dtype):
         names = _dt.SCALAR_NAMES
         raise RuntimeError(f"result type {names[_by_np[src.dtype]]} can't be cast to the "
@@ -191,6 +234,15 @@ def snapshot(t):
     return s
 
 
+def _fits(xs, ys):
+    """Whether shape ys broadcasts to xs without growing it (else the out-of-place path
+    raises PyTorch's error: ``out=`` would broadcast into a smaller array on some backends)."""
+    if ys == xs:
+        return True
+    n = len(ys)
+    return n <= len(xs) and all(b == 1 or a == b for a, b in zip(xs[len(xs) - n:], ys))
+
+
 def inplace(t, op, *args, prim=None, **kwargs):
     """t.op_(*args): with autograd through the out-of-place op, else straight into t's
     memory with the backend's ``out=`` primitive ``prim`` when given."""
@@ -198,7 +250,7 @@ def inplace(t, op, *args, prim=None, **kwargs):
         return commit_inplace(t, op(snapshot(t), *args, **kwargs))
     if prim is not None and args and not kwargs:
         x, y = pair(t, args[0])
-        if x is t._data and can_cast(np.result_type(x, y) if not isinstance(y, np.ndarray)
+        if x is t._data and _fits(x.shape, getattr(y, "shape", ())) and can_cast(np.result_type(x, y) if not isinstance(y, np.ndarray)
                                      else y.dtype, x.dtype):
             getattr(t._be, prim)(x, y, out=x)
             t._bump_version()

@@ -8,7 +8,8 @@ from ..autograd.function import Function
 from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
-                     commit_inplace, snapshot, as_tensor_like, CAT, FLOAT_NP, _BF16, INT_RANGE)
+                     commit_inplace, snapshot, as_tensor_like, fill_scalar, CAT, FLOAT_NP, _BF16,
+                     INT_RANGE)
 
 # public functions, named as torch's (the star import in genesis/__init__ takes these)
 __all__ = [
@@ -177,7 +178,7 @@ class DivRounding(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0, g * 0 if ctx.needs_input_grad[1] else None, None
+        return _zeros(g), _zeros(g) if ctx.needs_input_grad[1] else None, None
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -234,18 +235,11 @@ def _res_dtype(x, y):
     return y.dtype if type(x) in _SCALARS else x.dtype
 
 
-_C_TYPE = {np.dtype(np.uint8): "uint8_t", np.dtype(np.int8): "int8_t",
-           np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int", np.dtype(np.int64): "int64_t"}
-
-
 def _check_scalar_fits(s, t):
     """PyTorch's error for an int scalar out of t's integral dtype, where an op checks the
-    scalar rather than casting it (pow's exponent, where's values). As c10's check, an
-    unsigned dtype also takes negatives down to -max (they wrap: -1 is all ones)."""
-    r = INT_RANGE.get(t._data.dtype)
-    if r is not None and not (r[0] or -r[1]) <= s <= r[1]:
-        raise RuntimeError(f"value cannot be converted to type {_C_TYPE[t._data.dtype]} "
-                           "without overflow")
+    scalar rather than casting it (pow's exponent, where's values)."""
+    if t._data.dtype in INT_RANGE:
+        fill_scalar(s, t._data.dtype)
 
 
 def _int_pow(be, x, y):
@@ -289,7 +283,7 @@ class Pow(Function):
             if isinstance(b, Tensor):     # x ** 0 has gradient 0, also at x = 0
                 ga = where(b == 0, 0.0, g * b * a ** (b - 1))
             else:
-                ga = g * 0 if b == 0 else g * b * a ** (b - 1)
+                ga = _zeros(g) if b == 0 else g * b * a ** (b - 1)
         if ctx.needs_input_grad[1]:
             out = ctx.output
             if isinstance(a, Tensor):     # 0 ** y has gradient 0 in y for y >= 0
@@ -431,11 +425,40 @@ def atan2(input, other, *, out=None):
 arctan2 = atan2
 
 
+# C++ type names in torch's dtype-mismatch messages
+_CPP_NAMES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+              np.dtype(np.float16): "c10::Half", _BF16: "c10::BFloat16",
+              np.dtype(np.int64): "long int", np.dtype(np.int32): "int",
+              np.dtype(np.int16): "short int", np.dtype(np.int8): "signed char",
+              np.dtype(np.uint8): "unsigned char", _BOOL: "bool"}
+
+
+def _expect_dtype(dt, t, name):
+    if t._data.dtype != dt:
+        raise RuntimeError(f"expected dtype {_CPP_NAMES[dt]} for `{name}` but got dtype "
+                           f"{_CPP_NAMES[t._data.dtype]}")
+
+
 def lerp(input, end, weight, *, out=None):
+    # torch has no type promotion here: end (and a weight with dims) must match input
+    dt = input._data.dtype
+    _expect_dtype(dt, end, "end")
+    w_tensor = isinstance(weight, Tensor)
+    if w_tensor and weight._data.ndim:
+        _expect_dtype(dt, weight, "weight")
+    if dt not in FLOAT_NP:
+        raise NotImplementedError(f'"lerp_kernel_{"tensor" if w_tensor else "scalar"}" not '
+                                  f"implemented for '{SCALAR_NAMES[input.dtype]}'")
     return _out(input + weight * (end - input), out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    if not is_float(input):     # a float input makes a float result: nothing to check
+        rt = result_type(input, tensor1, tensor2).np
+        if rt == _BOOL:
+            raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+        if rt not in FLOAT_NP:
+            value = fill_scalar(value, rt)   # torch casts value to an integral result
     return _out(input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2), out)
 
 
@@ -516,8 +539,14 @@ def _not_for_bool(kernel):
     return NotImplementedError, f'"{kernel}" not implemented for \'Bool\''
 
 
+def _zeros(g):
+    """An exact zero gradient shaped as g: g * 0 would turn an inf or nan in g into nan,
+    where torch's gradient of a piecewise-constant op is 0."""
+    return _make(g._be.full(g._data.shape, 0, g._data.dtype))
+
+
 def _zero_grad(g, x, y):
-    return g * 0
+    return _zeros(g)
 
 
 Neg = _unary("Neg", "negative", lambda g, x, y: -g, save=None, ints="keep",
@@ -541,7 +570,7 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0
+        return _zeros(g)
 
 
 Exp = _unary("Exp", "exp", lambda g, x, y: g * y, save="output")
@@ -589,7 +618,7 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.output > 0)
+        return where(ctx.output > 0, g, 0.0)     # g * mask would give inf * 0 = nan
 
 
 def _u(cls):
@@ -688,7 +717,7 @@ class Clamp(Function):
         if ctx.hi is not None:
             m = a <= ctx.hi
             mask = m if mask is None else mask & m
-        return g * mask, None, None
+        return where(mask, g, 0.0), None, None
 
 
 class ClampTensor(Function):
@@ -882,7 +911,7 @@ class Copy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0, g
+        return _zeros(g), g
 
 
 def copy_(self, src, non_blocking=False):
@@ -915,7 +944,9 @@ def fill_(self, value):
                                f"with {value._data.ndim} dimensions.")
         if check_inplace(self, value):
             return commit_inplace(self, Copy.apply(snapshot(self), value))
-        value = value.item()
+        value = fill_scalar(value.item(), self._data.dtype, wrap=True)   # as copy_ does
+    else:
+        value = fill_scalar(value, self._data.dtype)    # PyTorch's overflow check
     if check_inplace(self):
         return commit_inplace(self, Copy.apply(snapshot(self), as_tensor_like(value, self)))
     self._be.copyto(self._data, value, casting="unsafe")
@@ -933,6 +964,8 @@ def _inplace_binary(op, prim):
     # result dtype decide (int.div_ must fail like torch, not like NumPy)
     def method(self, *args, **kwargs):
         direct = prim if len(args) == 1 and not kwargs and is_float(self) else None
+        if direct == "subtract" and _is_bool(args[0]):    # Sub's own check raises
+            direct = None
         try:
             return inplace(self, op, *args, prim=direct, **kwargs)
         except ValueError:

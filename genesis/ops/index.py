@@ -10,7 +10,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
-from .common import wrap_dim, check_inplace, commit_inplace, snapshot, as_tensor_like
+from .common import (wrap_dim, check_inplace, commit_inplace, snapshot, as_tensor_like,
+                     fill_scalar)
 from .shape import mark_view
 from ..autograd.grad_mode import state as grad_state
 
@@ -72,6 +73,7 @@ def _parse(x, index):
     basic = True
     used = 0
     ell = False
+    empty_mask = False
     for it in index:
         t = type(it)
         if t is int or t is slice:
@@ -99,6 +101,7 @@ def _parse(x, index):
                 if k == "b" or a.dtype == _U8:
                     it = a if k == "b" else x._be.astype(a, _BOOL)
                     used += a.ndim
+                    empty_mask = empty_mask or a.size == 0
                 else:
                     it = a if a.dtype == _I64 else x._be.astype(a, _I64)
                     used += 1
@@ -111,9 +114,15 @@ def _parse(x, index):
             it = int(it)
             used += 1
         elif isinstance(it, (list, tuple, np.ndarray)):
+            if t is not np.ndarray and any(isinstance(v, (Tensor, list, tuple)) for v in it):
+                it = _plain(it)
             it = _index_array(x, np.array(it))    # a copy: the caller may change an ndarray
             basic = False
-            used += it.ndim if it.dtype == _BOOL else 1
+            if it.dtype == _BOOL:
+                used += it.ndim
+                empty_mask = empty_mask or it.size == 0
+            else:
+                used += 1
         elif isinstance(it, str):
             raise TypeError(f"new(): invalid data type '{t.__name__}'")
         elif hasattr(it, "__index__") and not isinstance(it, float):
@@ -125,6 +134,10 @@ def _parse(x, index):
         out.append(it)
     if used > x._data.ndim:
         raise _too_many(x._data.ndim, out)
+    if empty_mask:      # NumPy lets an empty mask through whatever the sizes it indexes
+        e = _mask_mismatch(x, out)
+        if e is not None:
+            raise e
     if basic:
         if not ell:
             out.append(Ellipsis)   # NumPy returns a scalar, not a 0-d view, for all-int indices
@@ -132,6 +145,23 @@ def _parse(x, index):
         # an Ellipsis of no dims does not part advanced indices in PyTorch (it does in NumPy)
         out = [it for it in out if it is not Ellipsis]
     return tuple(out), basic, tuple(keep)
+
+
+def _plain(seq):
+    """A list index with its tensors as Python numbers, as PyTorch reads them: each must
+    be a one-element integer (or bool) tensor."""
+    out = []
+    for v in seq:
+        if isinstance(v, Tensor):
+            a = v._data
+            if a.size != 1 or a.dtype.kind not in "iub":
+                raise TypeError("only integer tensors of a single element can be converted "
+                                "to an index")
+            v = v.item()
+        elif isinstance(v, (list, tuple)):
+            v = _plain(v)
+        out.append(v)
+    return out
 
 
 def _too_many(ndim, idx):
@@ -156,20 +186,27 @@ def _index_error(x, idx, e):
     if "out of bounds" in msg:
         return IndexError(msg.replace("axis", "dimension"))
     if "boolean index did not match" in msg:
-        shp, dim = list(x._data.shape), 0
-        for k, it in enumerate(idx):
-            if it is Ellipsis:
-                dim = len(shp) - sum(_consumed(i) for i in idx[k + 1:])
-            elif getattr(it, "dtype", None) == _BOOL:
-                for j, n in enumerate(it.shape):
-                    if n != shp[dim + j]:
-                        return IndexError(f"The shape of the mask {list(it.shape)} at index {j} "
-                                          f"does not match the shape of the indexed tensor "
-                                          f"{shp} at index {dim + j}")
-                dim += it.ndim
-            else:
-                dim += _consumed(it)
+        return _mask_mismatch(x, idx) or IndexError(msg)
     return IndexError(msg)
+
+
+def _mask_mismatch(x, idx):
+    """PyTorch's IndexError for the first mask in idx whose shape differs from the sizes
+    of x it indexes, or None."""
+    shp, dim = list(x._data.shape), 0
+    for k, it in enumerate(idx):
+        if it is Ellipsis:
+            dim = len(shp) - sum(_consumed(i) for i in idx[k + 1:])
+        elif getattr(it, "dtype", None) == _BOOL:
+            for j, n in enumerate(it.shape):
+                if n != shp[dim + j]:
+                    return IndexError(f"The shape of the mask {list(it.shape)} at index {j} "
+                                      f"does not match the shape of the indexed tensor "
+                                      f"{shp} at index {dim + j}")
+            dim += it.ndim
+        else:
+            dim += _consumed(it)
+    return None
 
 
 # ---------------------------------------------------------------- getitem / index_put
@@ -194,10 +231,7 @@ class Index(Function):
     def forward(ctx, a, idx, basic, keep):
         ctx.idx, ctx.basic, ctx.shape = idx, basic, a._data.shape
         _keep(ctx, keep)
-        try:
-            return a._be.getitem(a._data, idx)
-        except IndexError as e:
-            raise _index_error(a, idx, e) from None
+        return _read(a, idx, basic)
 
     @staticmethod
     def backward(ctx, g):
@@ -224,16 +258,24 @@ class IndexGrad(Function):
         return Index.apply(gg, ctx.idx, ctx.basic, _kept(ctx)), None, None, None, None
 
 
+def _read(x, idx, basic):
+    """x's array at idx: a view for basic indices, else a C-contiguous copy, as PyTorch's
+    (NumPy's advanced indexing may follow x's layout)."""
+    be = x._be
+    try:
+        r = be.getitem(x._data, idx)
+    except IndexError as e:
+        raise _index_error(x, idx, e) from None
+    return r if basic else be.ascontiguousarray(r)
+
+
 def _getitem(self, index):
     if type(index) is int:      # the common x[i]: skip the general parse
         idx, basic, keep = (index, Ellipsis), True, ()
     else:
         idx, basic, keep = _parse(self, index)
     if not self._requires_grad:
-        try:
-            out = _make(self._be.getitem(self._data, idx))
-        except IndexError as e:
-            raise _index_error(self, idx, e) from None
+        out = _make(_read(self, idx, basic))
     else:
         out = Index.apply(self, idx, basic, keep)
     if basic:
@@ -343,6 +385,12 @@ def _run(fn, input, args, inplace, others=()):
 
 def _setitem(self, index, value):
     idx, basic, keep = _parse(self, index)
+    if not basic and isinstance(value, Tensor):
+        if _fills_mask(idx, value):
+            if value._data.ndim:
+                value = value.reshape(())
+        elif value._data.dtype != self._data.dtype:
+            raise _dtype_mismatch(self, value)
     value = _as_value(self, value)
     if basic and self._requires_grad and self.grad_fn is None and grad_state.grad_enabled:
         # PyTorch writes basic indices through a view of self
@@ -351,14 +399,28 @@ def _setitem(self, index, value):
     _run(IndexPut, self, (idx, value, False, keep), True, (value,))
 
 
+def _fills_mask(idx, value):
+    """Whether PyTorch writes value at idx with masked_fill (which casts it) rather than
+    index_put (which requires value's dtype): a one-element value and one mask the only
+    advanced index."""
+    if value._data.size != 1:
+        return False
+    arrays = [it for it in idx if hasattr(it, "dtype")]
+    return len(arrays) == 1 and arrays[0].dtype == _BOOL
+
+
+def _dtype_mismatch(dst, src):
+    return RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                        f"{dst.dtype.scalar_name} for the destination and "
+                        f"{src.dtype.scalar_name} for the source.")
+
+
 def _index_put(input, indices, values, accumulate, inplace):
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put{'_' if inplace else ''}(): argument 'values' (position 2) "
                         f"must be Tensor, not {type(values).__name__}")
     if values._data.dtype != input._data.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{input.dtype.scalar_name} for the destination and "
-                           f"{values.dtype.scalar_name} for the source.")
+        raise _dtype_mismatch(input, values)
     indices = tuple(indices)
     for k, i in enumerate(indices):
         if not isinstance(i, Tensor):
@@ -427,7 +489,7 @@ def _dim_index(name, input, dim, index, src=None):
                         f"{type(index).__name__}")
     idx = index._data
     if idx.dtype != _I64:
-        if idx.dtype != _I32:
+        if idx.dtype != _I32 and idx.size:     # PyTorch takes an empty index of any dtype
             raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
         idx = index._be.astype(idx, _I64)
     shp = input._data.shape
@@ -829,22 +891,26 @@ def index_copy_(input, dim, index, source):
     return _index_copy(input, dim, index, source, True)
 
 
-def _scalar_value(name, value):
+def _scalar_value(name, value, input):
+    """The fill value for input: a 0-d tensor that requires grad, else a Python scalar
+    that fits input's dtype (PyTorch's overflow check)."""
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"{name} only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value._data.ndim} dimension(s).")
-        return value if value._requires_grad else value.item()
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.item()
-    return value
+        if value._requires_grad:
+            return value
+        value = value.item()
+    elif isinstance(value, (np.generic, np.ndarray)):
+        value = value.item()
+    return fill_scalar(value, input._data.dtype)
 
 
 def _index_fill(input, dim, index, value, inplace):
     dim, idx, tup = _vector_index("index_fill_", input, dim, index, dtypes=(_I64,),
                                   exc=IndexError, msg="index_fill_(): Expected dtype int64 for "
                                                       "index.", bounds_exc=IndexError)
-    value = _scalar_value("index_fill_", value)
+    value = _scalar_value("index_fill_", value, input)
     return _dim_op(IndexPut, input, (tup, value, False, (index,)), inplace, value)
 
 
@@ -897,7 +963,7 @@ def _mask(name, input, mask, inplace):
 
 def _masked_fill(input, mask, value, inplace):
     m, x = _mask("masked_fill", input, mask, inplace)
-    value = _scalar_value("masked_fill_", value)
+    value = _scalar_value("masked_fill_", value, input)
     return _run(IndexPut, x, ((m,), value, False, (mask,)), inplace, (value,))
 
 

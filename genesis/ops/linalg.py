@@ -4,12 +4,13 @@ addmm/addmv/addr/addbmm/baddbmm, tensordot, kron, matrix_power and einsum.
 Only MatMul is a Function of its own; everything else is composed from genesis ops
 (matmul, permute, reshape, sum, mul), so gradients of any order come for free."""
 import functools
+import math
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .common import be_of, LOW_FLOAT_NP as _LOW
+from .common import be_of, fill_scalar, LOW_FLOAT_NP as _LOW
 from .. import dtypes as _dt
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
@@ -62,6 +63,8 @@ class MatMul(Function):
         ky = y.shape[-2] if y.ndim > 1 else y.shape[0]
         if kx != ky:
             raise RuntimeError(_mismatch(x, y))
+        if x.dtype == np.bool_:
+            raise NotImplementedError(f"\"{_bool_kernel(x, y)}\" not implemented for 'Bool'")
         ctx.save_for_backward(a if ctx.needs_input_grad[1:2] == (True,) else None,
                               b if ctx.needs_input_grad[:1] == (True,) else None)
         ctx.nd = (x.ndim, y.ndim)
@@ -69,7 +72,8 @@ class MatMul(Function):
         nd = x.ndim
         if nd >= 3 and y.ndim == 2 and x.flags.c_contiguous:
             # one large 2-D matmul beats a stack of small ones
-            return _mm(be, x.reshape(-1, kx), y).reshape(x.shape[:-1] + (y.shape[1],))
+            rows = math.prod(x.shape[:-1])       # not -1: kx may be 0
+            return _mm(be, x.reshape(rows, kx), y).reshape(x.shape[:-1] + (y.shape[1],))
         try:
             return _mm(be, x, y)
         except ValueError:
@@ -94,10 +98,18 @@ class MatMul(Function):
             elif bn == 1:
                 gb = g.unsqueeze(-1) * a
             elif an >= 3 and bn == 2:
-                gb = a.reshape(-1, a.shape[-1]).mT @ g.reshape(-1, g.shape[-1])
+                rows = math.prod(a.shape[:-1])
+                gb = a.reshape(rows, a.shape[-1]).mT @ g.reshape(rows, g.shape[-1])
             else:
                 gb = a.mT @ g
         return ga, gb
+
+
+def _bool_kernel(x, y):
+    """The PyTorch kernel that names the error for a bool matmul of these shapes."""
+    if y.ndim == 1:
+        return "dot" if x.ndim == 1 else "addmv_impl_cpu"
+    return "addmm_impl_cpu_" if y.ndim == 2 else "bmm"
 
 
 def _rows(x):
@@ -172,7 +184,8 @@ def inner(input, other, *, out=None):
         if other.shape[-1] != k:
             raise RuntimeError(f"inner() the last dimension must match on both input tensors "
                                f"but got shapes {list(input.shape)} and {list(other.shape)}")
-        r = matmul(input.reshape(-1, k), other.reshape(-1, k).mT)
+        r = matmul(input.reshape(math.prod(input.shape[:-1]), k),
+                   other.reshape(math.prod(other.shape[:-1]), k).mT)
         r = r.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
     from .elementwise import _out
     return _out(r, out)
@@ -230,6 +243,9 @@ def _check_expandable(input, shape):
 
 def _scaled_add(input, prod, beta, alpha, out):
     _check_expandable(input, tuple(prod.shape))
+    npd = prod._data.dtype
+    if npd != np.bool_:       # as PyTorch: alpha and beta take the tensors' dtype first
+        beta, alpha = fill_scalar(beta, npd), fill_scalar(alpha, npd)
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
@@ -264,12 +280,19 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    if not (input.is_floating_point() or input.dtype is _dt.bool_):
+        for name, v in (("beta", beta), ("alpha", alpha)):   # PyTorch's checks, in order
+            if isinstance(v, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be "
+                                   "a floating point number.")
     return _scaled_add(input, outer(vec1, vec2), beta, alpha, out)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     _check_bmm(batch1, batch2)
     _check_same_dtype(input, batch1, batch2, ("batch1", "batch2"))
+    if batch1.dtype is _dt.bool_:
+        raise NotImplementedError("\"baddbmm\" not implemented for 'Bool'")
     return _scaled_add(input, matmul(batch1, batch2), beta, alpha, out)
 
 
@@ -278,7 +301,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     _check_same_dtype(input, batch1, batch2, ("batch1", "batch2"))
     b, n, k = batch1.shape
     # sum_b batch1[b] @ batch2[b] is one matmul over the (b, k) pairs
-    prod = matmul(batch1.permute(1, 0, 2).reshape(n, b * k), batch2.reshape(b * k, -1))
+    prod = matmul(batch1.permute(1, 0, 2).reshape(n, b * k),
+                  batch2.reshape(b * k, batch2.shape[2]))
     return _scaled_add(input, prod, beta, alpha, out)
 
 
@@ -335,8 +359,9 @@ def tensordot(a, b, dims=2, out=None):
     fa = [i for i in range(a.ndim) if i not in wa]
     fb = [j for j in range(b.ndim) if j not in wb]
     k = _prod(a.shape[i] for i in wa)
-    ma = a.permute(fa + wa).reshape(-1, k) if a.ndim else a.reshape(1, 1)
-    mb = b.permute(wb + fb).reshape(k, -1) if b.ndim else b.reshape(1, 1)
+    # explicit sizes, not -1: k or a free size may be 0
+    ma = a.permute(fa + wa).reshape(_prod(a.shape[i] for i in fa), k)
+    mb = b.permute(wb + fb).reshape(k, _prod(b.shape[j] for j in fb))
     r = matmul(ma, mb).reshape(tuple(a.shape[i] for i in fa) + tuple(b.shape[j] for j in fb))
     from .elementwise import _out
     return _out(r, out)

@@ -8,15 +8,15 @@ __all__ = ["softmax", "log_softmax"]
 
 
 
-def _prepare(a, dim, dtype):
+def _prepare(a, dim, dtype, log):
     """The input array in the dtype to compute in (float32 for float16/bfloat16, as
     PyTorch accumulates), the result dtype, and the axis."""
     x = a._data
     if dtype is not None:
         x = a._be.astype(x, _dt.to_dtype(dtype).np)
-    elif x.dtype not in FLOAT_NP:
-        raise RuntimeError(f"softmax: expected a floating-point input, got {a.dtype} "
-                           "(pass dtype= to compute in a float type)")
+    elif x.dtype not in FLOAT_NP:     # as torch: no integer kernel (pass dtype= instead)
+        raise NotImplementedError(f'"{"log_softmax" if log else "softmax"}_lastdim_kernel_impl"'
+                                  f" not implemented for '{_dt.SCALAR_NAMES[a.dtype]}'")
     out_dt = x.dtype
     if out_dt in _LOW:
         x = a._be.astype(x, _F32)
@@ -27,13 +27,14 @@ def _normalized(ctx, a, dim, dtype, log):
     """softmax (or log_softmax) of a over dim: x - max, then exp and divide by the sum
     (or subtract the log of the sum), in place where NumPy allows."""
     be = a._be
-    x, out_dt, ax = _prepare(a, dim, dtype)
+    x, out_dt, ax = _prepare(a, dim, dtype, log)
     ctx.axis = ax
     if x.ndim == 0:
         return be.full((), 0 if log else 1, out_dt)
     if x.size == 0:     # nothing to normalize (NumPy's max over an empty axis raises)
         return be.empty(x.shape, out_dt)
-    z = be.subtract(x, be.amax(x, axis=ax, keepdims=True))
+    # a C-contiguous result whatever x's layout, as torch's (so that .view() works)
+    z = be.subtract(x, be.amax(x, axis=ax, keepdims=True), out=be.empty(x.shape, x.dtype))
     if log:
         z -= be.log(be.sum(be.exp(z), axis=ax, keepdims=True))
     else:

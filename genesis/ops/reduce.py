@@ -106,6 +106,11 @@ def _nonempty(name, x, axes):
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
+def _no_bool(t, msg, exc=NotImplementedError):
+    if t._data.dtype == np.bool_:
+        raise exc(msg)
+
+
 def _float_only(name, t):
     if _CAT[t._data.dtype] < 2:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
@@ -306,12 +311,14 @@ def _scalar_case(fn, input, *args):
 class _TieSplit(Function):
     """A value reduction ``out`` (computed by the caller) of ``a`` over ``axes``; the
     gradient is shared evenly among the elements equal to the result (NaN counts as equal
-    to a NaN result)."""
+    to a NaN result). The others get exact zeros when ``zeros`` (as PyTorch's max(),
+    min() and median() without a dim, even for a NaN gradient), else 0 times the shared
+    gradient (as its amax/amin)."""
     _save_output = True
 
     @staticmethod
-    def forward(ctx, a, out, axes, keepdim):
-        ctx.axes, ctx.keepdim = axes, keepdim
+    def forward(ctx, a, out, axes, keepdim, zeros=False):
+        ctx.axes, ctx.keepdim, ctx.zeros = axes, keepdim, zeros
         ctx.save_for_backward(a)
         return out
 
@@ -321,10 +328,11 @@ class _TieSplit(Function):
         axes, keepdim = ctx.axes, ctx.keepdim
         out, g = _keep(ctx.output, axes, keepdim), _keep(g, axes, keepdim)
         mask = (a == out) | (_isnan(a) & _isnan(out))
-        return mask * (g / mask.sum(axes, keepdim=True)), None, None, None
+        share = g / mask.sum(axes, keepdim=True)
+        return (_where(mask, share, 0.0) if ctx.zeros else mask * share), None, None, None, None
 
 
-def _value_reduce(name, prim, input, dim, keepdim):
+def _value_reduce(name, prim, input, dim, keepdim, zeros=False):
     x = input._data
     if x.size == 0 and (dim is None or dim == ()):
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel()"
@@ -332,7 +340,7 @@ def _value_reduce(name, prim, input, dim, keepdim):
     axes = _axes(dim if dim != () else None, x.ndim)
     _nonempty(name, x, axes)
     return _TieSplit.apply(input, getattr(input._be, prim)(x, axis=axes, keepdims=keepdim),
-                           axes, keepdim)
+                           axes, keepdim, zeros)
 
 
 def amax(input, dim=(), keepdim=False):
@@ -363,7 +371,7 @@ def _max_min(name, prim, arg, binary, input, dim, keepdim, other):
     if other is not None:
         return binary(input, other)
     if dim is None:
-        return _value_reduce(name, prim, input, None, False)
+        return _value_reduce(name, prim, input, None, False, True)
     rt = getattr(return_types, name)
     if input._data.ndim == 0:
         _wrap_dim(dim, 0)
@@ -384,6 +392,7 @@ def min(input, dim=None, keepdim=False, *, other=None):
 
 def _argext(name, prim, input, dim, keepdim):
     x, be = input._data, input._be
+    _no_bool(input, f"{name}(): does not support bool input", RuntimeError)
     if dim is None:
         if x.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for "
@@ -419,7 +428,7 @@ def _correction(unbiased, correction):
 
 class Var(Function):
     @staticmethod
-    def forward(ctx, a, axes, correction, keepdim):
+    def forward(ctx, a, axes, correction, keepdim, full=False):
         x, be = a._data, a._be
         if _CAT[x.dtype] < 2:
             raise RuntimeError("std and var only support floating point and complex dtypes")
@@ -427,22 +436,28 @@ class Var(Function):
         if low:
             x = be.astype(x, _F32)
         n = _numel(x.shape, axes)
-        dof = builtins.max(0, n - correction)
         ctx.save_for_backward(a)
-        ctx.axes, ctx.keepdim, ctx.dof = axes, keepdim, dof
+        ctx.axes, ctx.keepdim, ctx.dof, ctx.full = axes, keepdim, n - correction, full
         with np.errstate(divide="ignore", invalid="ignore"):
             m = be.divide(be.sum(x, axis=axes, keepdims=True), n)
             dev = be.subtract(x, m)
-            r = be.divide(be.sum(be.multiply(dev, dev), axis=axes, keepdims=keepdim), dof)
+            r = be.divide(be.sum(be.multiply(dev, dev), axis=axes, keepdims=keepdim),
+                          builtins.max(0, n - correction))
         return r.astype(a._data.dtype) if low else r
 
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        axes = ctx.axes
-        scale = 2.0 / ctx.dof if ctx.dof else _INF
+        axes, dof = ctx.axes, ctx.dof
         dev = a - mean(a, axes, keepdim=True)
-        return _keep(g, axes, ctx.keepdim) * scale * dev, None, None, None
+        g = _keep(g, axes, ctx.keepdim)
+        # PyTorch's rules where the degrees of freedom are not positive: over all elements
+        # (no dim, or a 0-d input) inf, or nan where the deviation is 0; with a dim the
+        # usual formula, with 2 / dof negative (or inf when dof is 0)
+        if dof <= 0 and ctx.full:
+            return g * _where(dev == 0, math.nan, _INF), None, None, None, None
+        scale = 2.0 / dof if dof else _INF
+        return g * scale * dev, None, None, None, None
 
 
 class _StdFromVar(Function):
@@ -468,7 +483,8 @@ def _var_args(dim, unbiased, correction):
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, c = _var_args(dim, unbiased, correction)
-    return Var.apply(input, _axes(dim, input._data.ndim), c, keepdim)
+    nd = input._data.ndim
+    return Var.apply(input, _axes(dim, nd), c, keepdim, dim is None or nd == 0)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -545,7 +561,10 @@ class CumSum(Function):
             r = be.getitem(be.cumsum(be.getitem(x, f), d), f)
         else:
             r = be.cumsum(x, d)
-        return r.astype(out_dt) if acc != out_dt else r
+        if acc != out_dt:
+            r = be.astype(r, out_dt)
+        # C-contiguous as PyTorch's, whatever the input's layout (a 0-d result is a copy)
+        return be.ascontiguousarray(r) if r.ndim else r
 
     @staticmethod
     def backward(ctx, g):
@@ -578,7 +597,10 @@ class CumProd(Function):
         if x.dtype != acc:
             x = be.astype(x, acc)
         r = be.copy(x) if x.ndim == 0 else be.cumprod(x, d)
-        return r.astype(out_dt) if acc != out_dt else r
+        if acc != out_dt:
+            r = be.astype(r, out_dt)
+        # C-contiguous as PyTorch's, whatever the input's layout (a 0-d result is a copy)
+        return be.ascontiguousarray(r) if r.ndim else r
 
     @staticmethod
     def backward(ctx, g):
@@ -674,6 +696,10 @@ class VectorNorm(Function):
             return _sign(a) * (mask * (g / mask.sum(axes, keepdim=True))), None, None, None
         if ord == 0:
             return (g * 0).expand(a.shape), None, None, None
+        if ord < 1:     # as PyTorch: 0 at zero entries, where |a|^(ord-1) is infinite
+            z = a == 0
+            scaled = _where(z, 0.0, _sign(a) * _abs(_where(z, 1.0, a)) ** (ord - 1))
+            return scaled * g * out ** (1 - ord), None, None, None
         safe = _where(out == 0, 1.0, out)
         return g * _sign(a) * (_abs(a) / safe) ** (ord - 1), None, None, None
 
@@ -827,9 +853,24 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range (k={k}, size of dim {d} is {n})")
+    _no_bool(input, "topk does not support bool dtypes on CPU", RuntimeError)
     if x.ndim == 0:
         return return_types.topk(*_scalar_case(_topk_dim, input, k, largest))
     return return_types.topk(*_topk_dim(input, d, k, largest))
+
+
+class _Unique(Function):
+    """The unique values, computed by the caller: they require grad when the input does
+    (as PyTorch's), but have no derivative."""
+
+    @staticmethod
+    def forward(ctx, a, vals, name):
+        ctx.name = name
+        return vals
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError(f"the derivative for '{ctx.name}' is not implemented.")
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -837,9 +878,10 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     x, be = input._data, input._be
     axis = None if dim is None else _wrap_dim(dim, x.ndim)
     res = be.unique(x, True, return_inverse, return_counts, axis)
+    name = "_unique2" if axis is None else "unique_dim"
     if not isinstance(res, tuple):
-        return _make(res)
-    out = [_make(res[0])]
+        return _Unique.apply(input, res, name)
+    out = [_Unique.apply(input, res[0], name)]
     if return_inverse:
         inv = res[1]
         shape = x.shape if axis is None else (x.shape[axis],)
@@ -877,15 +919,18 @@ def _median(name, pos_of, input, dim, keepdim):
     if dim is None:
         if x.size == 0:
             return _make(input._be.full((), math.nan, x.dtype))
+        _no_bool(input, "\"median_cpu\" not implemented for 'Bool'")
         flat = _make(input._be.reshape(x, (-1,)))     # outside the graph: _TieSplit is
         v, _ = _pick_sorted(flat, 0, pos_of, False)  # the node
-        return _TieSplit.apply(input, v._data, _axes(None, x.ndim), False)
+        return _TieSplit.apply(input, v._data, _axes(None, x.ndim), False, True)
     rt = getattr(return_types, name)
     if x.ndim == 0:
         _wrap_dim(dim, 0)
+        _no_bool(input, "\"median_out\" not implemented for 'Bool'")
         return rt(*_scalar_case(lambda t, d: _pick_sorted(t, d, pos_of, False), input))
     d = _wrap_dim(dim, x.ndim)
     _nonempty(name, x, (d,))
+    _no_bool(input, "\"median_out\" not implemented for 'Bool'")
     return rt(*_pick_sorted(input, d, pos_of, keepdim))
 
 
@@ -902,6 +947,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     x = input._data
     d = _wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
+    _nonempty("kthvalue", x, (d,) if x.ndim else ())
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
 
@@ -910,6 +956,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if x.ndim == 0:
         return return_types.kthvalue(*_scalar_case(
             lambda t, d: _pick_sorted(t, d, pos_of, False), input))
+    _no_bool(input, "\"kthvalue_cpu\" not implemented for 'Bool'")
     return return_types.kthvalue(*_pick_sorted(input, d, pos_of, keepdim))
 
 

@@ -207,6 +207,9 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     shp = input._data.shape
     d = wrap_dim(dim, len(shp))
+    if not shp:     # PyTorch's wording, after its own range check
+        raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but "
+                           "tensor has no dimensions")
     sizes = shape_arg((sizes,))
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
@@ -244,6 +247,8 @@ class Permute(Function):
 
 def permute(input, *dims_, dims=None):
     nd = input._data.ndim
+    if dims is None and not dims_:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     perm = shape_arg(dims_) if dims is None else shape_arg((dims,))
     if len(perm) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
@@ -293,6 +298,8 @@ def _T(self):
 
 
 def _mT(self):
+    if self._data.ndim == 0:      # PyTorch 2.13: the identity on a scalar
+        return self
     if self._data.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
                            f"Got {self._data.ndim}-D tensor.")
@@ -312,6 +319,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: repeated dim in `source` ({src})")
     if len(set(wd)) != len(wd):
         raise RuntimeError(f"movedim: repeated dim in `destination` ({dst})")
+    if nd == 0:                   # only dim 0 (or -1) of a scalar: nothing moves
+        return permute(input, ())
     rest = iter([i for i in range(nd) if i not in ws])
     perm = [None] * nd
     for s, d in zip(ws, wd):
@@ -336,6 +345,8 @@ class Expand(Function):
 
 
 def expand(input, *sizes, size=None):
+    if size is None and not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
     sizes = shape_arg(sizes) if size is None else shape_arg((size,))
     shp = input._data.shape
     if len(sizes) < len(shp):
@@ -740,8 +751,9 @@ class Cat(Function):
         # PyTorch's legacy rule: 1-D empty tensors are skipped whatever the others' shapes
         ctx.dim = dim
         ctx.sizes = [t._data.shape[dim] if t._data.ndim == nd else None for t in tensors]
-        return be.concatenate([_as(be, t._data, dt) for t in tensors if t._data.ndim == nd],
-                              dim)
+        # C-contiguous as PyTorch's (NumPy's concatenate follows its inputs' layout)
+        return be.ascontiguousarray(
+            be.concatenate([_as(be, t._data, dt) for t in tensors if t._data.ndim == nd], dim))
 
     @staticmethod
     def backward(ctx, g):
@@ -803,7 +815,8 @@ class Stack(Function):
         ctx.dim = dim
         shp = tensors[0]._data.shape
         new = shp[:dim] + (1,) + shp[dim:]
-        return be.concatenate([be.reshape(_as(be, t._data, dt), new) for t in tensors], dim)
+        return be.ascontiguousarray(
+            be.concatenate([be.reshape(_as(be, t._data, dt), new) for t in tensors], dim))
 
     @staticmethod
     def backward(ctx, g):
@@ -974,7 +987,7 @@ class Roll(Function):
             if s:
                 x = be.concatenate([be.getitem(x, _slicer(d, slice(n - s, None))),
                                     be.getitem(x, _slicer(d, slice(0, n - s)))], d)
-        return be.copy(x) if x is a._data else x
+        return be.copy(x) if x is a._data else be.ascontiguousarray(x)
 
     @staticmethod
     def backward(ctx, g):
