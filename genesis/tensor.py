@@ -1,8 +1,10 @@
 """Tensor: an array of a backend plus autograd metadata.
 
 Creation is hot (every op makes one), so a Tensor is a plain object whose autograd
-fields default to class attributes: a CPU result sets only ``_data``. Methods that are
-ops are bound from ``genesis.ops`` at the bottom of this file (one table per ops module).
+fields default to class attributes: an op's CPU result sets only ``_data`` and its grad
+fields. Methods that are ops are bound from ``genesis.ops`` at the bottom of this file
+(one table per ops module). The class sits below ``autograd`` (which wraps outputs in it)
+rather than above it as DESIGN.md drew it; its op methods still come from ``ops``.
 """
 import numpy as np
 

@@ -505,9 +505,63 @@ def test_errors(fn, match):
         fn()
 
 
+@needs_torch
+@pytest.mark.parametrize("op", ["lt", "eq", "logical_and", "logical_xor", "bitwise_or"])
+def test_comparison_shape_mismatch_is_runtime_error(op):
+    for L in (torch, genesis):
+        with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match the size of "
+                           r"tensor b \(2\) at non-singleton dimension 0"):
+            getattr(L, op)(L.zeros(3, dtype=L.bool), L.ones(2, dtype=L.bool))
+
+
 def test_invert_float_is_type_error():
     with pytest.raises(TypeError, match="invert"):
         ~genesis.tensor([1.0])
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda L, b: b.clamp(L.tensor(False), L.tensor(True)), lambda L, b: b.clamp(False, True),
+    lambda L, b: b.clamp(min=False), lambda L, b: b.clamp_max(True)])
+def test_clamp_bool_not_implemented(fn):
+    # only a promotion out of bool (or one tensor bound) makes clamp of a bool tensor work
+    for L in (torch, genesis):
+        with pytest.raises(NotImplementedError, match="clamp.*not implemented for 'Bool'"):
+            fn(L, L.tensor([True, False]))
+        assert fn(L, L.tensor([1, 0])).tolist() == fn(torch, torch.tensor([1, 0])).tolist()
+    assert genesis.tensor([True, False]).clamp(min=genesis.tensor(True)).tolist() == [True, True]
+
+
+@needs_torch
+@pytest.mark.parametrize("base", ["scalar", "tensor"])
+def test_pow_exponent_grad_at_zero_base_multiplies_upstream(base):
+    # PyTorch: g * where(base == 0 & y >= 0, 0, out * log(base)), so an inf g gives nan
+    grads = []
+    for L in (torch, genesis):
+        y = L.tensor([1.0, -1.0, 0.0, 2.0], dtype=L.float64, requires_grad=True)
+        b = 0 if base == "scalar" else L.tensor([0.0, 0.0, 0.0, 2.0], dtype=L.float64)
+        L.pow(b, y).backward(L.tensor([np.inf, np.inf, np.nan, np.inf], dtype=L.float64))
+        grads.append(y.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda L, a, b: L.relu(a), lambda L, a, b: L.maximum(a, b), lambda L, a, b: L.minimum(a, b),
+    lambda L, a, b: L.maximum(b, a), lambda L, a, b: L.minimum(b, a)], ids=range(5))
+def test_grad_at_nan_and_ties_matches_torch(fn):
+    # PyTorch passes g through a NaN (to both operands of maximum/minimum), halves it at
+    # ties and gives 0 only to a strict loser (relu: to x <= 0)
+    grads = []
+    for L in (torch, genesis):
+        a = L.tensor([np.nan, 1.0, -1.0, 2.0, np.nan, 0.5, 0.0], requires_grad=True)
+        b = L.tensor([0.0, np.nan, 1.0, 2.0, np.nan, 0.0, 0.0], requires_grad=True)
+        fn(L, a, b).backward(L.ones(7))
+        grads.append([t.grad.numpy() if t.grad is not None else None for t in (a, b)])
+    for t, g in zip(*grads):
+        assert (t is None) == (g is None)
+        if t is not None:
+            np.testing.assert_array_equal(g, t)
 
 
 def test_pow_bool_not_implemented():

@@ -357,6 +357,50 @@ def test_zero_dim_gather_scatter():
     assert one.index_select(0, i0).shape == ()
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "float16"])
+@pytest.mark.parametrize("index", ["0", "0:10, ..., None", "[0]", "x == 0"])
+@pytest.mark.parametrize("value", [-2, -1, 1.5, -1.5, 200, -300, 1e6])
+def test_setitem_scalar_checked_as_fill(dtype, index, value):
+    # an int scalar wraps into uint8 from -255, a float truncates; out of range raises
+    res = []
+    for L in (torch, genesis):
+        x = L.zeros(2, 3, dtype=getattr(L, dtype))
+        try:
+            exec(f"x[{index}] = {value!r}")
+            res.append(x.tolist())
+        except RuntimeError as e:
+            res.append(str(e).split(" type ")[0])
+    assert res[1] == res[0]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8", "bool"])
+@pytest.mark.parametrize("alpha", [-0.5, 1.5, -2.7, 2, -1, 300.5, 1e30])
+def test_index_add_integral_casts_alpha(dtype, alpha):
+    # PyTorch casts a float alpha to an integral self's dtype (truncating), raising
+    # when it does not fit
+    if dtype != "bool" and not alpha == int(alpha) == -1 and \
+            not np.iinfo(dtype).min <= alpha <= np.iinfo(dtype).max:
+        for L in (torch, genesis):
+            with pytest.raises(RuntimeError, match="value cannot be converted to type "
+                               ".* without overflow"):
+                L.zeros(2, dtype=getattr(L, dtype)).index_add(
+                    0, L.tensor([0]), L.ones(1, dtype=getattr(L, dtype)), alpha=alpha)
+        return
+    outs = []
+    for L in (torch, genesis):
+        dt = getattr(L, dtype)
+        x, s = L.tensor([1, 0, 3], dtype=dt), L.tensor([5, 1, 5], dtype=dt)
+        i = L.tensor([0, 2, 0])
+        y = x.clone()
+        y.index_add_(0, i, s, alpha=alpha)
+        outs.append((x.index_add(0, i, s, alpha=alpha), y))
+    for t, g in zip(*outs):
+        assert str(g.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+        assert g.tolist() == t.tolist()
+
+
 # ---------------------------------------------------------------- index_* ops
 INDEX_OPS = [
     ("index_select0", lambda x, i: x.index_select(0, i), ints(2, 0, 2), None),
@@ -570,6 +614,12 @@ ERRORS = [
      r"dimension 0"),
     (lambda L: L.tril(L.ones(3)), RuntimeError,
      "tril: input tensor must have at least 2 dimensions"),
+    # a 0-d mask is an integer index to PyTorch, so the value's dtype must match
+    (lambda L: X(L).__setitem__(L.tensor(True), L.tensor(2)), RuntimeError,
+     "Index put requires the source and destination dtypes match, got Float for the "
+     "destination and Long for the source."),
+    (lambda L: L.zeros(0, 4).index_select(0, L.tensor([0])), RuntimeError,
+     r"index_select\(\): self indexing axis dim should be positive"),
     (lambda L: X(L).index_put_((L.tensor([0]),), 2.5), TypeError,
      "argument 'values' .* must be Tensor"),
     (lambda L: X(L).index_put_((L.tensor([0]),), L.tensor(2.5, dtype=L.float64)), RuntimeError,

@@ -210,6 +210,12 @@ EINSUM = [
     ("bij,jk->bik", [(1, 2, 3), (3, 4)]),
     ("", [()]),
     (",i->i", [(), (3,)]),
+    # zero sizes: a size 1 broadcasts to 0 (kept and contracted labels)
+    ("abi,i->ab", [(3, 0, 1), (1,)]),
+    ("...i,i->...", [(3, 0, 1), (1,)]),
+    ("i,i->", [(1,), (0,)]),
+    ("ab,b->ab", [(1, 1), (0,)]),
+    ("bij,bjk->bik", [(0, 2, 3), (1, 3, 2)]),
 ]
 
 

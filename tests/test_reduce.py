@@ -44,6 +44,9 @@ CASES = [
     ("prod_zero_dim0", lambda L, x: x.prod(0),
      lambda dt: _with(rand(3, 3, dtype=dt), [0, 1, 4, 8], 0)),
     ("prod_zeros_all", lambda L, x: x.prod(), lambda dt: _with(rand(2, 3, dtype=dt), [0, 4], 0)),
+    # a 0-d prod is the identity: gradient g, even at nan (out / a would give nan)
+    ("prod_0d_nan", lambda L, x: x.prod(), lambda dt: np.array(np.nan, dt)),
+    ("prod_0d_inf_dim", lambda L, x: x.prod(0), lambda dt: np.array(np.inf, dt)),
     ("max", lambda L, x: x.max(), lambda dt: rand(3, 4, dtype=dt)),
     ("max_ties", lambda L, x: L.max(x), lambda dt: _ties(3, 4, dtype=dt)),
     ("max_dim", lambda L, x: tuple(x.max(1)), lambda dt: rand(3, 4, dtype=dt)),
@@ -273,6 +276,13 @@ def test_topk_unsorted_is_a_valid_selection():
     np.testing.assert_allclose(np.take_along_axis(x.numpy(), i.numpy(), 1), v.numpy())
 
 
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_median_of_empty_stays_in_graph(name):
+    for dt in (np.float32, np.float64):
+        out, = check(lambda x: getattr(x, name)(), np.zeros((0, 4), dt))
+        assert out.requires_grad and math.isnan(out.item())
+
+
 def test_empty_and_scalar_cases():
     e = genesis.zeros(0, 3)
     assert e.sum().item() == 0 and e.prod().item() == 1 and math.isnan(e.mean().item())
@@ -323,6 +333,21 @@ ERRORS = [
     (lambda x: x.reshape(1, 2, 2).norm("fro", dim=(0, 1, 2)), RuntimeError,
      "dim must be a 2-tuple. Got 0 1 2"),
 ]
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda L, x: x.sum(dtype=L.int64), lambda L, x: x.sum(0, dtype=L.int32),
+    lambda L, x: x.nansum(dtype=L.bool), lambda L, x: x.prod(dtype=L.int64),
+    lambda L, x: x.cumsum(0, dtype=L.int64), lambda L, x: x.cumprod(1, dtype=L.int64)])
+def test_integral_dtype_of_reduction_requiring_grad_raises(fn):
+    # PyTorch's autograd refuses it; under no_grad it is an ordinary cast
+    for L in (torch, genesis):
+        x = L.ones(2, 3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Autograd not support dtype: (Long|Int|Bool)"):
+            fn(L, x)
+        with L.no_grad():
+            assert not fn(L, x).dtype.is_floating_point
 
 
 @pytest.mark.parametrize("fn,exc,match", ERRORS, ids=[str(i) for i in range(len(ERRORS))])

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, broadcast_error
 from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
@@ -286,13 +286,13 @@ class Pow(Function):
                 ga = _zeros(g) if b == 0 else g * b * a ** (b - 1)
         if ctx.needs_input_grad[1]:
             out = ctx.output
-            if isinstance(a, Tensor):     # 0 ** y has gradient 0 in y for y >= 0
-                gb = where((a == 0) & (b >= 0), 0.0, g * out * log(a))
+            # 0 ** y has gradient 0 in y for y >= 0; g multiplies it, as in PyTorch (an
+            # inf or nan g gives nan there)
+            if isinstance(a, Tensor):
+                gb = g * where((a == 0) & (b >= 0), 0.0, out * log(a))
             else:
                 la = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
-                gb = g * out * la
-                if a == 0:
-                    gb = where(b >= 0, 0.0, gb)
+                gb = g * (where(b >= 0, 0.0, out * la) if a == 0 else out * la)
         return ga, gb
 
 
@@ -339,11 +339,12 @@ class _MaxMin(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        win = a > b if ctx._prim == "maximum" else a < b
-        tie = a == b
-        half = g * 0.5
-        ga = where(win, g, where(tie, half, 0.0)) if ctx.needs_input_grad[0] else None
-        gb = where(win | tie, where(tie, half, 0.0), g) if ctx.needs_input_grad[1] else None
+        # as PyTorch: g to both at a tie (halved) and at a NaN, 0 to the strict loser
+        lt, gt = a < b, a > b
+        a_lost, b_lost = (lt, gt) if ctx._prim == "maximum" else (gt, lt)
+        g = where(a == b, g * 0.5, g)
+        ga = where(a_lost, 0.0, g) if ctx.needs_input_grad[0] else None
+        gb = where(b_lost, 0.0, g) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -618,7 +619,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return where(ctx.output > 0, g, 0.0)     # g * mask would give inf * 0 = nan
+        # g * mask would give inf * 0 = nan; a NaN input passes g, as in PyTorch
+        return where(ctx.output <= 0, 0.0, g)
 
 
 def _u(cls):
@@ -759,7 +761,14 @@ def clamp(input, min=None, max=None, *, out=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = as_tensor_like(min, input) if min is not None else None
         hi = as_tensor_like(max, input) if max is not None else None
+        if lo is not None and hi is not None and \
+                input._data.dtype == lo._data.dtype == hi._data.dtype == _BOOL:
+            raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
         return _out(ClampTensor.apply(input, lo, hi), out)
+    if input._data.dtype == _BOOL and type(min) in (bool, type(None)) and \
+            type(max) in (bool, type(None)):
+        kind = "" if min is not None and max is not None else "_min" if max is None else "_max"
+        raise NotImplementedError(f"\"clamp{kind}_scalar_cpu\" not implemented for 'Bool'")
     return _out(Clamp.apply(input, min, max), out)
 
 
@@ -803,9 +812,18 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 def _cmp(prim):
     def op(input, other, *, out=None):
         x, y = pair(input, other)
-        return _out(_make(getattr(be_of(input, other), prim)(x, y)), out)
+        try:
+            r = getattr(be_of(input, other), prim)(x, y)
+        except ValueError:
+            raise _shape_error(input, other) from None
+        return _out(_make(r), out)
     op.__name__ = prim
     return op
+
+
+def _shape_error(a, b):
+    # NumPy's broadcast ValueError, as PyTorch's RuntimeError naming the sizes
+    return broadcast_error(*[t.shape for t in (a, b) if isinstance(t, Tensor)])
 
 
 eq, ne, lt, le, gt, ge = (_cmp(p) for p in ("equal", "not_equal", "less", "less_equal",
@@ -828,7 +846,11 @@ def _bitwise(prim, kernel):
         dt = _res_dtype(x, y)
         if dt in FLOAT_NP or shift and dt == _BOOL:
             raise _not_implemented(kernel, dt)
-        return _out(_make(getattr(be_of(input, other), prim)(x, y)), out)
+        try:
+            r = getattr(be_of(input, other), prim)(x, y)
+        except ValueError:
+            raise _shape_error(input, other) from None
+        return _out(_make(r), out)
     op.__name__ = prim
     return op
 

@@ -361,8 +361,12 @@ def _is_basic(idx):
 
 
 def _as_value(self, value):
-    if isinstance(value, Tensor) or type(value) in (int, float, bool):
+    if isinstance(value, Tensor):
         return value
+    if type(value) in (int, float, bool):
+        # into an integral tensor: checked, truncated and wrapped as fill_ does
+        npd = self._data.dtype
+        return fill_scalar(value, npd) if npd.kind in "iu" else value
     if isinstance(value, (np.ndarray, np.generic, list, tuple)):
         return as_tensor_like(np.asarray(value), self)
     raise TypeError(f"can't assign a {type(value).__name__} to a {self.dtype} tensor")
@@ -402,11 +406,11 @@ def _setitem(self, index, value):
 def _fills_mask(idx, value):
     """Whether PyTorch writes value at idx with masked_fill (which casts it) rather than
     index_put (which requires value's dtype): a one-element value and one mask the only
-    advanced index."""
+    advanced index (a 0-d mask is turned into an integer index first)."""
     if value._data.size != 1:
         return False
     arrays = [it for it in idx if hasattr(it, "dtype")]
-    return len(arrays) == 1 and arrays[0].dtype == _BOOL
+    return len(arrays) == 1 and arrays[0].dtype == _BOOL and arrays[0].ndim > 0
 
 
 def _dtype_mismatch(dst, src):
@@ -825,7 +829,10 @@ def _vector_index(name, input, dim, index, dtypes=(_I64, _I32), exc=RuntimeError
 
 def index_select(input, dim, index, *, out=None):
     # PyTorch raises IndexError for dim 0 and RuntimeError for the others; so do we
-    d0 = wrap_dim(dim, input._data.ndim) == 0 if input._data.ndim else True
+    shape = input._data.shape
+    d0 = wrap_dim(dim, len(shape)) == 0 if shape else True
+    if d0 and len(shape) > 1 and shape[0] == 0 and getattr(index, "numel", int)():
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     dim, idx, tup = _vector_index("index_select", input, dim, index,
                                   bounds_exc=IndexError if d0 else RuntimeError,
                                   bounds_prefix="index out of range in self: " if d0 else "")
@@ -857,6 +864,9 @@ def _index_add(input, dim, index, source, alpha, inplace):
                            f"({source.dtype.scalar_name}) must have the same scalar type")
     _check_source("index_add_", input, dim, idx, source)
     if alpha != 1:
+        if not input.is_floating_point():    # PyTorch casts alpha to an integral dtype
+            npd = input._data.dtype
+            alpha = bool(alpha) if npd == _BOOL else fill_scalar(alpha, npd)
         source = source * alpha
     return _dim_op(IndexPut, input, (tup, _flat(source), True, (index,)), inplace, source)
 

@@ -565,6 +565,10 @@ def _sum_step(labels, sizes, keep, steps):
     return labels, sizes
 
 
+def _bcast(p, q):
+    return q if p == 1 else p
+
+
 def _contract_plan(la, sa, lb, sb, keep):
     """Steps for a (labels la, sizes sa) times b (lb, sb), summing the shared labels not
     in ``keep``: (steps for a, steps for b, mode, steps for the result, labels, sizes)."""
@@ -580,7 +584,8 @@ def _contract_plan(la, sa, lb, sb, keep):
     msz = tuple(sa[lab] for lab in ma)
     nsz = tuple(sb[lab] for lab in nb)
     labels = batch + ma + nb
-    sizes = {lab: max(sa.get(lab, 1), sb.get(lab, 1)) for lab in labels}
+    # a size 1 broadcasts against the other side's size, 0 included (max would give 1)
+    sizes = {lab: _bcast(sa.get(lab, 1), sb.get(lab, 1)) for lab in labels}
     if not con:               # nothing summed: a broadcast product
         if nb:
             pa.append(("reshape", bsa + msz + (1,) * len(nb)))
@@ -590,7 +595,7 @@ def _contract_plan(la, sa, lb, sb, keep):
     ca = tuple(sa[lab] for lab in con)
     cb = tuple(sb[lab] for lab in con)
     if ca != cb:              # a contracted size 1 on one side broadcasts
-        ca = tuple(max(p, q) for p, q in zip(ca, cb))
+        ca = tuple(_bcast(p, q) for p, q in zip(ca, cb))
         pa.append(("expand", bsa + msz + ca))
         pb.append(("expand", bsb + ca + nsz))
     k = _prod(ca)

@@ -136,9 +136,18 @@ class Sum(Function):
 _ALL_AXES = [tuple(range(n)) for n in range(33)]
 
 
+def _check_grad_dtype(input, dtype):
+    # PyTorch's autograd refuses a differentiable reduction cast to an integral dtype
+    if dtype is not None and input._requires_grad and _grad_state.grad_enabled:
+        d = _dt.to_dtype(dtype)
+        if not d.is_floating_point:
+            raise RuntimeError(f"Autograd not support dtype: {d.scalar_name}")
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     if axis is not None:
         dim = axis
+    _check_grad_dtype(input, dtype)
     nd = input._data.ndim
     axes = _ALL_AXES[nd] if dim is None else _axes(dim, nd)
     return Sum.apply(input, axes, keepdim, dtype)
@@ -203,6 +212,8 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
+        if not a._data.ndim:           # the identity: no out / a (NaN for a nan, 0 or inf)
+            return g, None, None, None
         axes, keepdim = ctx.axes, ctx.keepdim
         out, g = _keep(ctx.output, axes, keepdim), _keep(g, axes, keepdim)
         z = a == 0
@@ -230,6 +241,7 @@ def _prod_others(a, z, out, axes):
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    _check_grad_dtype(input, dtype)
     return Prod.apply(input, _axes(dim, input._data.ndim), keepdim, dtype)
 
 
@@ -577,6 +589,7 @@ def _rev_cumsum(t, d):
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
+    _check_grad_dtype(input, dtype)
     r = CumSum.apply(input, _wrap_dim(dim, input._data.ndim), dtype, False)
     if out is not None:
         from .elementwise import _out
@@ -640,6 +653,7 @@ def _cumprod_backward_quadratic(a, g, d):
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
+    _check_grad_dtype(input, dtype)
     r = CumProd.apply(input, _wrap_dim(dim, input._data.ndim), dtype)
     if out is not None:
         from .elementwise import _out
@@ -918,6 +932,8 @@ def _median(name, pos_of, input, dim, keepdim):
     x = input._data
     if dim is None:
         if x.size == 0:
+            if input._requires_grad:    # still part of the graph (zero gradient), as torch
+                return input.sum() * math.nan
             return _make(input._be.full((), math.nan, x.dtype))
         _no_bool(input, "\"median_cpu\" not implemented for 'Bool'")
         flat = _make(input._be.reshape(x, (-1,)))     # outside the graph: _TieSplit is
