@@ -9,7 +9,7 @@ from . import dtypes as _dt
 from .device import CPU, to_device
 from .tensor import Tensor, _make
 from .backend import cpu as _cpu
-from .ops.common import INT_RANGE, fill_scalar
+from .ops.common import INT_RANGE, fill_scalar, write_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "empty_like", "full_like", "arange", "range",
@@ -33,8 +33,7 @@ def _finish(arr, requires_grad, out=None):
     elif out is None:
         return t
     if out is not None:
-        from .ops.elementwise import _out
-        return _out(t, out)
+        return write_out(t, out)
     return t
 
 

@@ -16,7 +16,7 @@ from . import dtypes as _dt
 from .autograd.function import Function
 from .creation import _sizes, _finish, _be
 from .device import to_device
-from .ops.common import check_inplace, commit_inplace, snapshot
+from .ops.common import check_inplace, commit_inplace, snapshot, write_out
 from .tensor import Tensor, _make
 from .backend import cpu as _cpu
 
@@ -279,8 +279,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         arr = be.astype(arr, d.np)
     r = _Sampled.apply(arr, *[t for t in (mean, std) if isinstance(t, Tensor)])
     if out is not None:
-        from .ops.elementwise import _out
-        return _out(r, out)
+        return write_out(r, out)
     return r
 
 
@@ -310,8 +309,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     arr = be.astype(be.less(u, probs), input._data.dtype)
     r = _Sampled.apply(arr, input)
     if out is not None:
-        from .ops.elementwise import _out
-        return _out(r, out)
+        return write_out(r, out)
     return r
 
 
@@ -368,8 +366,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         idx = be.reshape(idx, (num_samples,))
     r = _make(idx)
     if out is not None:
-        from .ops.elementwise import _out
-        return _out(r, out)
+        return write_out(r, out)
     return r
 
 

@@ -82,7 +82,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   raise_exception=True, **kwargs):
     """gradcheck of the first derivative (built with create_graph=True)."""
     inputs = _as_tuple(inputs)
-    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outs = _flat_outputs(func, inputs)
     rng = np.random.default_rng(0)
     if grad_outputs is None:

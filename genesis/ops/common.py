@@ -201,6 +201,16 @@ def commit_inplace(t, out):
     return t
 
 
+def write_out(r, out):
+    """An op's ``out=`` argument: r written into out (resized first when its shape
+    differs, as PyTorch does), or r itself when out is None."""
+    if out is None:
+        return r
+    if out._data.shape != r._data.shape:
+        out._data = out._be.empty(r._data.shape, out._data.dtype)
+    return commit_inplace(out, r)
+
+
 def check_inplace(t, *others):
     """Raise PyTorch's error for an in-place change of a leaf that requires grad (or of
     memory that several elements share); return

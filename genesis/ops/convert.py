@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from .. import dtypes as _dt
 from ..device import device as _device, to_device
 

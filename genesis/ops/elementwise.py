@@ -8,8 +8,8 @@ from ..autograd.function import Function, broadcast_error
 from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
-                     commit_inplace, snapshot, as_tensor_like, fill_scalar, CAT, FLOAT_NP, _BF16,
-                     INT_RANGE)
+                     commit_inplace, snapshot, as_tensor_like, fill_scalar, write_out, CAT,
+                     FLOAT_NP, _BF16, INT_RANGE)
 
 # public functions, named as torch's (the star import in genesis/__init__ takes these)
 __all__ = [
@@ -182,11 +182,11 @@ class DivRounding(Function):
 
 
 def add(input, other, *, alpha=1, out=None):
-    return _out(Add.apply(input, other, alpha), out)
+    return write_out(Add.apply(input, other, alpha), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    return _out(Sub.apply(input, other, alpha), out)
+    return write_out(Sub.apply(input, other, alpha), out)
 
 
 def rsub(input, other, *, alpha=1):
@@ -194,7 +194,7 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
-    return _out(Mul.apply(input, other), out)
+    return write_out(Mul.apply(input, other), out)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -205,7 +205,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     else:
         raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return _out(r, out)
+    return write_out(r, out)
 
 
 subtract, multiply, divide = sub, mul, div
@@ -217,14 +217,6 @@ def floor_divide(input, other, *, out=None):
 
 def true_divide(input, other, *, out=None):
     return div(input, other, out=out)
-
-
-def _out(r, out):
-    if out is None:
-        return r
-    if out._data.shape != r._data.shape:
-        out._data = out._be.empty(r._data.shape, out._data.dtype)
-    return commit_inplace(out, r)
 
 
 _SCALARS = (int, float, bool, np.dtype(_BF16).type)
@@ -298,18 +290,18 @@ class Pow(Function):
 
 def pow(input, exponent, *, out=None):
     if not isinstance(input, Tensor):
-        return _out(Pow.apply(input, exponent), out)
+        return write_out(Pow.apply(input, exponent), out)
     te = type(exponent)
     if te is bool:
         if input._data.dtype == _BOOL:     # b ** True is b, b ** False all True
-            return _out(_make(input._be.logical_or(input._data, not exponent)), out)
+            return write_out(_make(input._be.logical_or(input._data, not exponent)), out)
         exponent, te = int(exponent), int
     if te is int or te is float:
         if exponent == 2 and is_float(input):
-            return _out(Square.apply(input), out)
+            return write_out(Square.apply(input), out)
         if exponent == 1:
-            return _out(Mul.apply(input, 1), out)
-    return _out(Pow.apply(input, exponent), out)
+            return write_out(Mul.apply(input, 1), out)
+    return write_out(Pow.apply(input, exponent), out)
 
 
 class Square(Function):
@@ -357,11 +349,11 @@ class Minimum(_MaxMin):
 
 
 def maximum(input, other, *, out=None):
-    return _out(Maximum.apply(input, other), out)
+    return write_out(Maximum.apply(input, other), out)
 
 
 def minimum(input, other, *, out=None):
-    return _out(Minimum.apply(input, other), out)
+    return write_out(Minimum.apply(input, other), out)
 
 
 class _Mod(Function):
@@ -397,11 +389,11 @@ class Remainder(_Mod):
 
 
 def fmod(input, other, *, out=None):
-    return _out(Fmod.apply(input, other), out)
+    return write_out(Fmod.apply(input, other), out)
 
 
 def remainder(input, other, *, out=None):
-    return _out(Remainder.apply(input, other), out)
+    return write_out(Remainder.apply(input, other), out)
 
 
 class Atan2(Function):
@@ -420,7 +412,7 @@ class Atan2(Function):
 
 
 def atan2(input, other, *, out=None):
-    return _out(Atan2.apply(input, other), out)
+    return write_out(Atan2.apply(input, other), out)
 
 
 arctan2 = atan2
@@ -450,7 +442,7 @@ def lerp(input, end, weight, *, out=None):
     if dt not in FLOAT_NP:
         raise NotImplementedError(f'"lerp_kernel_{"tensor" if w_tensor else "scalar"}" not '
                                   f"implemented for '{SCALAR_NAMES[input.dtype]}'")
-    return _out(input + weight * (end - input), out)
+    return write_out(input + weight * (end - input), out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
@@ -460,7 +452,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
             raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         if rt not in FLOAT_NP:
             value = fill_scalar(value, rt)   # torch casts value to an integral result
-    return _out(input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2), out)
+    return write_out(input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2), out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
@@ -468,7 +460,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
                            "future release addcdiv will perform a true division of tensor1 and "
                            "tensor2. Use addcdiv with float tensors instead.")
-    return _out(input + (tensor1 / tensor2 if value == 1 else value * (tensor1 / tensor2)), out)
+    return write_out(input + (tensor1 / tensor2 if value == 1 else value * (tensor1 / tensor2)), out)
 
 
 # ---------------------------------------------------------------- unary math
@@ -626,7 +618,7 @@ class Relu(Function):
 def _u(cls):
     def op(input, *, out=None):
         r = cls.apply(input)
-        return r if out is None else _out(r, out)
+        return r if out is None else write_out(r, out)
     op.__name__ = cls.__name__.lower()
     return op
 
@@ -642,21 +634,21 @@ negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, tr
 
 def round(input, *, decimals=0, out=None):
     if decimals == 0:
-        return _out(Rint.apply(input), out)
+        return write_out(Rint.apply(input), out)
     if not is_float(input):
         raise _not_implemented("round", input._data.dtype)
     if decimals > 0:
         s = 10.0 ** decimals
-        return _out(Rint.apply(input * s) / s, out)
+        return write_out(Rint.apply(input * s) / s, out)
     s = 10.0 ** -decimals
-    return _out(Rint.apply(input / s) * s, out)
+    return write_out(Rint.apply(input / s) * s, out)
 
 
 def frac(input, *, out=None):
     if not is_float(input):
         raise NotImplementedError(f'"frac_cpu" not implemented for '
                                   f"'{SCALAR_NAMES[input.dtype]}'")
-    return _out(input - trunc(input), out)
+    return write_out(input - trunc(input), out)
 
 
 def positive(input):
@@ -693,7 +685,7 @@ def where(condition, input=None, other=None, *, out=None):
         return nonzero(condition, as_tuple=True)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_like(input, condition)
-    return _out(Where.apply(condition, input, other), out)
+    return write_out(Where.apply(condition, input, other), out)
 
 
 class Clamp(Function):
@@ -764,12 +756,12 @@ def clamp(input, min=None, max=None, *, out=None):
         if lo is not None and hi is not None and \
                 input._data.dtype == lo._data.dtype == hi._data.dtype == _BOOL:
             raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
-        return _out(ClampTensor.apply(input, lo, hi), out)
+        return write_out(ClampTensor.apply(input, lo, hi), out)
     if input._data.dtype == _BOOL and type(min) in (bool, type(None)) and \
             type(max) in (bool, type(None)):
         kind = "" if min is not None and max is not None else "_min" if max is None else "_max"
         raise NotImplementedError(f"\"clamp{kind}_scalar_cpu\" not implemented for 'Bool'")
-    return _out(Clamp.apply(input, min, max), out)
+    return write_out(Clamp.apply(input, min, max), out)
 
 
 clip = clamp
@@ -805,7 +797,7 @@ class NanToNum(Function):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    return _out(NanToNum.apply(input, nan, posinf, neginf), out)
+    return write_out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 
 # ---------------------------------------------------------------- comparisons, logic
@@ -816,7 +808,7 @@ def _cmp(prim):
             r = getattr(be_of(input, other), prim)(x, y)
         except ValueError:
             raise _shape_error(input, other) from None
-        return _out(_make(r), out)
+        return write_out(_make(r), out)
     op.__name__ = prim
     return op
 
@@ -850,7 +842,7 @@ def _bitwise(prim, kernel):
             r = getattr(be_of(input, other), prim)(x, y)
         except ValueError:
             raise _shape_error(input, other) from None
-        return _out(_make(r), out)
+        return write_out(_make(r), out)
     op.__name__ = prim
     return op
 
@@ -864,7 +856,7 @@ bitwise_right_shift = _bitwise("right_shift", "rshift")
 def bitwise_not(input, *, out=None):
     if is_float(input):
         raise _not_implemented("bitwise_not", input._data.dtype)
-    return _out(_make(input._be.invert(input._data)), out)
+    return write_out(_make(input._be.invert(input._data)), out)
 
 
 def _invert(self):
@@ -875,7 +867,7 @@ def _invert(self):
 
 
 def logical_not(input, *, out=None):
-    return _out(_make(input._be.logical_not(input._data)), out)
+    return write_out(_make(input._be.logical_not(input._data)), out)
 
 
 def isnan(input):

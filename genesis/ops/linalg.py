@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .common import be_of, fill_scalar, LOW_FLOAT_NP as _LOW
+from .common import be_of, fill_scalar, write_out, LOW_FLOAT_NP as _LOW
 from .. import dtypes as _dt
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
@@ -121,11 +121,10 @@ def _cols(y):
 
 
 def matmul(input, other, *, out=None):
-    from .elementwise import _out
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'input' and 'other' must be Tensors, not "
                         f"{type(input).__name__} and {type(other).__name__}")
-    return _out(MatMul.apply(input, other), out)
+    return write_out(MatMul.apply(input, other), out)
 
 
 def mm(input, mat2, *, out=None):
@@ -187,16 +186,14 @@ def inner(input, other, *, out=None):
         r = matmul(input.reshape(math.prod(input.shape[:-1]), k),
                    other.reshape(math.prod(other.shape[:-1]), k).mT)
         r = r.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
-    from .elementwise import _out
-    return _out(r, out)
+    return write_out(r, out)
 
 
 def outer(input, vec2, *, out=None):
     for name, v in (("self", input), ("vec2", vec2)):
         if v.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
-    from .elementwise import _out
-    return _out(input.unsqueeze(1) * vec2, out)
+    return write_out(input.unsqueeze(1) * vec2, out)
 
 
 ger = outer
@@ -252,8 +249,7 @@ def _scaled_add(input, prod, beta, alpha, out):
         r = _Beta0.apply(input, prod)
     else:
         r = (input if beta == 1 else input * beta) + prod
-    from .elementwise import _out
-    return _out(r, out)
+    return write_out(r, out)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
@@ -363,8 +359,7 @@ def tensordot(a, b, dims=2, out=None):
     ma = a.permute(fa + wa).reshape(_prod(a.shape[i] for i in fa), k)
     mb = b.permute(wb + fb).reshape(k, _prod(b.shape[j] for j in fb))
     r = matmul(ma, mb).reshape(tuple(a.shape[i] for i in fa) + tuple(b.shape[j] for j in fb))
-    from .elementwise import _out
-    return _out(r, out)
+    return write_out(r, out)
 
 
 def kron(input, other, *, out=None):
@@ -375,8 +370,7 @@ def kron(input, other, *, out=None):
     ia = tuple(x for s in sa for x in (s, 1))
     ib = tuple(x for s in sb for x in (1, s))
     r = (input.reshape(ia) * other.reshape(ib)).reshape(tuple(p * q for p, q in zip(sa, sb)))
-    from .elementwise import _out
-    return _out(r, out)
+    return write_out(r, out)
 
 
 def matrix_power(input, n):

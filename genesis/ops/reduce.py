@@ -18,7 +18,7 @@ from ..tensor import Tensor, _make
 from .. import dtypes as _dt
 from .common import dims as _dims, wrap_dim as _wrap_dim, inplace as _inplace, CAT as _CAT
 from .common import default_float as _default_float, LOW_FLOAT_NP as _LOW, F32 as _F32
-from .common import FLOAT_NP
+from .common import FLOAT_NP, write_out
 from .shape import Reshape as _Reshape, Expand as _Expand
 from .index import version_alias as _version_alias
 from ..autograd.grad_mode import state as _grad_state
@@ -592,8 +592,7 @@ def cumsum(input, dim, *, dtype=None, out=None):
     _check_grad_dtype(input, dtype)
     r = CumSum.apply(input, _wrap_dim(dim, input._data.ndim), dtype, False)
     if out is not None:
-        from .elementwise import _out
-        return _out(r, out)
+        return write_out(r, out)
     return r
 
 
@@ -656,8 +655,7 @@ def cumprod(input, dim, *, dtype=None, out=None):
     _check_grad_dtype(input, dtype)
     r = CumProd.apply(input, _wrap_dim(dim, input._data.ndim), dtype)
     if out is not None:
-        from .elementwise import _out
-        return _out(r, out)
+        return write_out(r, out)
     return r
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..tensor import Tensor, Size, _make, _wrap_dim
-from .common import shape_arg, wrap_dim, dims as _dims
+from .common import shape_arg, wrap_dim, write_out, dims as _dims
 
 __all__ = [
     "select", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",
@@ -792,18 +792,7 @@ def cat(tensors, dim=0, *, out=None):
                                    f"Expected size {a} but got size {b} for tensor number "
                                    f"{i} in the list.")
     res = Cat.apply(d, be, dt, len(ref), *tensors)
-    return _write_out(res, out)
-
-
-def _write_out(res, out):
-    if out is None:
-        return res
-    if out._data.shape == res._data.shape:
-        out.copy_(res)
-    else:                   # PyTorch resizes a mismatched out= (with a warning)
-        out._data = out._be.astype(res._data, out._data.dtype)
-        out._bump_version()
-    return out
+    return write_out(res, out)
 
 
 concat = concatenate = cat
@@ -836,7 +825,7 @@ def stack(tensors, dim=0, *, out=None):
                                f"{list(ref)} at entry 0 and {list(t._data.shape)} at entry "
                                f"{i}")
     d = _wrap_dim(dim, len(ref) + 1)
-    return _write_out(Stack.apply(d, be, dt, *tensors), out)
+    return write_out(Stack.apply(d, be, dt, *tensors), out)
 
 
 def _unpack(tensors):
