@@ -92,26 +92,27 @@ class Function:
                 raise broadcast_error(*[a.shape for a in args if isinstance(a, Tensor)]) \
                     from None
             raise
-        if type(out) is not _ndarray and isinstance(out, _np_generic):
-            out = _asarray(out)          # NumPy returns scalars for full reductions
-        if type(out) is _ndarray:        # the common case, inlined
-            t = _new(Tensor)
-            t._data = out
-            if edges is None:
-                # stored rather than left to the class default: the next op reads it, and
-                # an instance attribute reads faster than a class attribute
-                t._requires_grad = False
-            elif out.dtype in _FLOAT_NP and ctx._non_diff is None:
-                t._requires_grad, t.grad_fn = True, ctx
-                if cls._save_output:
-                    box = t._ver = [0]
-                    ctx._out = (out, box)
-            return t
+        if type(out) is not _ndarray:
+            if isinstance(out, _np_generic):
+                out = _asarray(out)      # NumPy returns scalars for full reductions
+            elif edges is None:
+                if type(out) is tuple:
+                    return tuple([_plain(o) for o in out])
+                return _plain(out)
+            else:
+                return _attach_outputs(cls, ctx, out, args)
+        t = _new(Tensor)                 # one array out: the common case, inlined
+        t._data = out
         if edges is None:
-            if type(out) is tuple:
-                return tuple([_plain(o) for o in out])
-            return _plain(out)
-        return _attach_outputs(cls, ctx, out, args)
+            # stored rather than left to the class default: the next op reads it, and an
+            # instance attribute reads faster than a class attribute
+            t._requires_grad = False
+        elif out.dtype in _FLOAT_NP and ctx._non_diff is None:
+            t._requires_grad, t.grad_fn = True, ctx
+            if cls._save_output:
+                box = t._ver = [0]
+                ctx._out = (out, box)
+        return t
 
     # ---- ctx API
     def save_for_backward(self, *tensors):
