@@ -27,3 +27,6 @@ int = int32
 cfloat = None
 
 __version__ = "0.1.0"
+
+from .serialization import *  # noqa: E402,F401,F403  (save, load, save/load_checkpoint)
+from . import serialization, nn, optim, utils  # noqa: E402,F401  (torch.nn after `import torch`)

@@ -1,0 +1,395 @@
+"""Normalization ops (torch.nn.functional names): layer_norm, rms_norm, group_norm,
+batch_norm, instance_norm, normalize.
+
+All of layer/rms/group/batch/instance norm are one fused op, ``_Normalize``: the input is
+viewed as some shape, statistics are taken over some axes of that view, and the optional
+affine weight and bias broadcast against it. Its forward is a few in-place NumPy passes
+that keep the normalized input and 1/std; its backward is one op (``_NormalizeBackward``)
+giving the input, weight and bias gradients together, whose own backward is written in
+genesis ops so that double backward works."""
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from .common import FLOAT_NP, LOW_FLOAT_NP as _LOW, F32 as _F32
+
+__all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm",
+           "normalize"]
+
+
+class _Spec:
+    """How to normalize: ``view`` is the shape the input is seen as, ``axes`` the axes of
+    the view the statistics are taken over (``n`` elements each), ``wview`` the shape the
+    weight and bias take to broadcast against the view and ``waxes`` the axes their
+    gradients sum over. ``centered`` is False for RMS norm (no mean is subtracted).
+    ``running`` is (running_mean, running_var, momentum, channels) to update, or None."""
+    __slots__ = ("view", "axes", "wview", "waxes", "n", "eps", "centered", "running")
+
+    def __init__(self, view, axes, wview, eps, centered=True, running=None):
+        self.view, self.axes, self.wview, self.eps = view, axes, wview, eps
+        self.centered, self.running = centered, running
+        self.n = math.prod(view[a] for a in axes)
+        self.waxes = tuple(i for i in range(len(view))
+                           if wview is None or i < len(view) - len(wview)
+                           or wview[i - len(view) + len(wview)] == 1)
+
+
+def _compute_dtype(dt):
+    return _F32 if dt in _LOW else dt
+
+
+class _Normalize(Function):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over spec's axes (no mean for RMS)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, spec):
+        be = x._be
+        dt = x._data.dtype
+        cd = _compute_dtype(dt)
+        X = be.reshape(x._data, spec.view)
+        if cd != dt:
+            X = be.astype(X, cd)
+        axes, inv_n = spec.axes, 1.0 / spec.n if spec.n else float("nan")
+        if spec.centered:
+            mean = _esum(be, axes, X)
+            mean *= inv_n
+            xh = be.subtract(X, mean)                 # x - mean, then scaled in place
+            var = _esum(be, axes, xh, xh)
+        else:
+            mean = None
+            var = _esum(be, axes, X, X)
+        var *= inv_n
+        r = be.add(var, spec.eps)
+        be.rsqrt(r, out=r)
+        if mean is None:
+            xh = be.multiply(X, r)
+        else:
+            xh *= r
+        if spec.running is not None:
+            _update_running(be, spec, mean, var)
+        if weight is not None:
+            y = be.multiply(xh, _param(weight, spec, cd))
+            if bias is not None:
+                y += _param(bias, spec, cd)
+        elif bias is not None:
+            y = be.add(xh, _param(bias, spec, cd))
+        else:
+            y = be.copy(xh) if ctx.needs_input_grad else xh
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, weight)
+            ctx.xh, ctx.r, ctx.spec = xh, r, spec
+            if bias is not None:
+                ctx.bshape = bias._data.shape
+        y = be.reshape(y, x._data.shape)
+        return y if cd == dt else be.astype(y, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return _NormalizeBackward.apply(g, x, w, ctx, needs) + (None,)
+
+
+class _NormalizeBackward(Function):
+    """(dx, dweight, dbias) of _Normalize from the upstream gradient g, in one pass:
+    with gh = g * weight, dx = r * (gh - mean(gh) - xh * mean(gh * xh)),
+    dweight = sum(g * xh), dbias = sum(g)."""
+
+    @staticmethod
+    def forward(ctx, g, x, w, fctx, needs):
+        be = g._be
+        spec, xh, r = fctx.spec, fctx.xh, fctx.r
+        dt = x._data.dtype
+        cd = xh.dtype
+        G = be.reshape(g._data, spec.view)
+        if G.dtype != cd:
+            G = be.astype(G, cd)
+        waxes, wshape = spec.waxes, (w.shape if w is not None else None)
+        dw = db = dx = None
+        if needs[1] and w is not None:
+            dw = be.reshape(_esum(be, waxes, G, xh, keepdims=False), wshape)
+        if needs[2]:
+            db = be.reshape(_esum(be, waxes, G, keepdims=False), fctx.bshape)
+        if needs[0]:
+            inv_n = 1.0 / spec.n
+            gh = be.multiply(G, _param(w, spec, cd)) if w is not None else G
+            m2 = _esum(be, spec.axes, gh, xh)
+            m2 *= inv_n
+            if spec.centered:
+                m1 = _esum(be, spec.axes, gh)
+                m1 *= inv_n
+                # gh may be g's own memory (no weight): never written
+                dx = be.subtract(gh, m1, out=None if gh is G else gh)
+            else:
+                dx = be.copy(gh) if gh is G else gh
+            dx -= be.multiply(xh, m2)
+            dx *= r
+            dx = be.reshape(dx, x._data.shape)
+            if cd != dt:
+                dx = be.astype(dx, dt)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, x, w)
+            ctx.spec = spec
+            ctx.set_materialize_grads(False)
+        return dx, dw, db
+
+    @staticmethod
+    def backward(ctx, gdx, gdw, gdb):
+        g, x, w = ctx.saved_tensors
+        spec = ctx.spec
+        axes, c = spec.axes, spec.centered
+
+        def mean(t):
+            return t.mean(axes, keepdim=True)
+
+        gv, xv = g.reshape(spec.view), x.reshape(spec.view)
+        wv = w.reshape(spec.wview) if w is not None else None
+        # xh and r again, from x, so that they carry x's graph
+        xc = xv - mean(xv) if c else xv
+        r = (mean(xc * xc) + spec.eps).rsqrt()
+        xh = xc * r
+        gh = gv * wv if wv is not None else gv
+        grad_g = grad_x = grad_w = grad_gh = G = None
+        if gdx is not None:
+            P = gdx.reshape(spec.view)
+            q = mean(P * xh)
+            m2 = mean(gh * xh)
+            grad_gh = r * ((P - mean(P) if c else P) - xh * q)
+            dx = r * ((gh - mean(gh) if c else gh) - xh * m2)
+            G = -r * (P * m2 + q * gh)
+            grad_g = grad_gh * wv if wv is not None else grad_gh
+            if w is not None:
+                grad_w = (gv * grad_gh).sum(spec.waxes).reshape(w.shape)
+        if gdw is not None:
+            bw = gdw.reshape(spec.wview)
+            G = gv * bw if G is None else G + gv * bw
+            grad_g = bw * xh if grad_g is None else grad_g + bw * xh
+        if gdb is not None:
+            bb = gdb.reshape(spec.wview).expand(spec.view)
+            grad_g = bb if grad_g is None else grad_g + bb
+        if G is not None:
+            gx = (G - mean(G) if c else G) - xh * mean(G * xh)
+            if gdx is not None:
+                gx = gx - xh * mean(P * dx)
+            grad_x = (r * gx).reshape(x.shape)
+        if grad_g is not None:
+            grad_g = grad_g.reshape(g.shape)
+        return grad_g, grad_x, grad_w, None, None
+
+
+_EINSUM_MAX = 4096     # longest reduction summed by einsum (sequential float32 sums)
+_LETTERS = "abcdefgh"
+
+
+def _esum(be, axes, *arrays, keepdims=True):
+    """The sum over ``axes`` of the product of ``arrays`` (all of one shape), without the
+    product's temporary: NumPy's einsum, several times faster than multiply + sum. Long
+    reductions go through the backend's pairwise sum, which keeps float32 accurate."""
+    a = arrays[0]
+    shape = a.shape
+    if type(a) is np.ndarray and math.prod(shape[i] for i in axes) <= _EINSUM_MAX:
+        s = _LETTERS[:a.ndim]
+        out = "".join(c for i, c in enumerate(s) if i not in axes)
+        r = np.einsum(",".join([s] * len(arrays)) + "->" + out, *arrays)
+    else:
+        r = be.sum(arrays[0] if len(arrays) == 1 else be.multiply(*arrays), axis=axes)
+    if keepdims:
+        r = be.reshape(r, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return r
+
+
+def _param(p, spec, cd):
+    a = p._data
+    if a.dtype != cd:
+        a = p._be.astype(a, cd)
+    return p._be.reshape(a, spec.wview)
+
+
+def _update_running(be, spec, mean, var):
+    """running = (1 - momentum) * running + momentum * batch statistic, with the unbiased
+    variance (as PyTorch), averaged over any axes besides the channel one."""
+    rm, rv, m, C = spec.running
+    n = spec.n
+    if rm is not None:
+        bm = be.sum(be.reshape(mean, (-1, C)), axis=0) / (mean.size // C)
+        new = be.add(be.multiply(be.reshape(rm._data, (C,)), 1 - m), be.multiply(bm, m))
+        be.copyto(rm._data, be.reshape(new, rm._data.shape), casting="unsafe")
+        rm._bump_version()
+    if rv is not None:
+        bv = be.sum(be.reshape(var, (-1, C)), axis=0) / (var.size // C)
+        bv *= n / (n - 1) if n > 1 else float("nan")
+        new = be.add(be.multiply(be.reshape(rv._data, (C,)), 1 - m), be.multiply(bv, m))
+        be.copyto(rv._data, be.reshape(new, rv._data.shape), casting="unsafe")
+        rv._bump_version()
+
+
+# ------------------------------------------------------------------ argument checks
+def _check_float(input, kernel):
+    if input._data.dtype not in FLOAT_NP:
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{_dt.SCALAR_NAMES[input.dtype]}'")
+
+
+def _check_params(input, *params):
+    """PyTorch's CPU kernels take parameters of the input's dtype (or float32 ones with a
+    float16/bfloat16 input)."""
+    dt = input._data.dtype
+    for p in params:
+        if p is not None and p._data.dtype != dt and not (dt in _LOW and p._data.dtype == _F32):
+            want = _dt.SCALAR_NAMES[input.dtype] if dt not in _LOW else "Float"
+            raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of "
+                               f"{want}")
+
+
+def _shape_arg(normalized_shape):
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def _last_dims(input, ns, weight, bias, sep):
+    """(M, N) view of input for normalizing over its last dims ``ns``, checked as PyTorch."""
+    shape = tuple(input.shape)
+    if not ns:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           f"containing at least one element, but got normalized_shape = {list(ns)}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != ns:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                               f"{name} of shape {list(p.shape)} and normalized_shape = {list(ns)}")
+    k = len(ns)
+    if shape[len(shape) - k:] != ns or len(shape) < k:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*{sep}{str(list(ns))[1:]}, but got input of size{list(shape)}")
+    n = math.prod(ns)
+    return (math.prod(shape[:len(shape) - k]), n)
+
+
+# ------------------------------------------------------------------ functions
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last dims ``normalized_shape``, then scale and shift."""
+    ns = _shape_arg(normalized_shape)
+    view = _last_dims(input, ns, weight, bias, ", ")
+    _check_float(input, "LayerNormKernelImpl")
+    _check_params(input, weight, bias)
+    return _Normalize.apply(input, weight, bias, _Spec(view, (1,), (view[1],), eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the last dims; eps defaults to the machine
+    epsilon of the dtype computed in (float32 for float16/bfloat16), as PyTorch."""
+    ns = _shape_arg(normalized_shape)
+    view = _last_dims(input, ns, weight, None, "")
+    _check_float(input, "rms_norm")
+    if eps is None:
+        eps = float(np.finfo(_compute_dtype(input._data.dtype)).eps)
+    return _Normalize.apply(input, weight, None,
+                            _Spec(view, (1,), (view[1],), eps, centered=False))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each of ``num_groups`` groups of channels of each sample, then scale and
+    shift per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    shape = tuple(input.shape)
+    N, C = shape[:2]
+    if num_groups <= 0 or C % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(shape)} and num_groups={num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and (p.dim() != 1 or p.numel() != C):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {list(p.shape)} "
+                               f"and input of shape {list(shape)}")
+    _check_float(input, "GroupNormKernelImpl")
+    _check_params(input, weight, bias)
+    G = num_groups
+    view = (N, G, C // G, math.prod(shape[2:]))
+    return _Normalize.apply(input, weight, bias, _Spec(view, (2, 3), (G, C // G, 1), eps))
+
+
+def _check_channels(C, **tensors):
+    for name, t in tensors.items():
+        if t is not None and t.numel() != C:
+            raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize each channel (dim 1) over the batch and the spatial dims. In training the
+    batch statistics are used and the running ones (when given) updated in place; in eval
+    the running statistics are used."""
+    shape = tuple(input.shape)
+    C = shape[1] if len(shape) > 1 else 0
+    _check_channels(C, running_mean=running_mean, running_var=running_var, weight=weight,
+                    bias=bias)
+    if training:
+        size = shape[0] * math.prod(shape[2:])
+        if size == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be "
+                           "defined in evaluation mode")
+    _check_float(input, "batch_norm")
+    _check_params(input, weight, bias)
+    view = (shape[0], C, math.prod(shape[2:]))
+    if training:
+        running = None
+        if running_mean is not None or running_var is not None:
+            running = (running_mean, running_var, momentum, C)
+        return _Normalize.apply(input, weight, bias,
+                                _Spec(view, (0, 2), (C, 1), eps, running=running))
+    return _affine_eval(input, running_mean, running_var, weight, bias, eps)
+
+
+def _affine_eval(input, rm, rv, weight, bias, eps):
+    """(x - running_mean) / sqrt(running_var + eps) * weight + bias, per channel (dim 1),
+    as one scale and one shift over x."""
+    dt = input.dtype
+    scale = (rv.detach().to(rm.dtype) + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight
+    shift = -rm.detach() * scale
+    if bias is not None:
+        shift = shift + bias
+    bshape = (-1,) + (1,) * (input.dim() - 2)
+    return (input * scale.to(dt).reshape(bshape)).add_(shift.to(dt).reshape(bshape))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalize each channel of each sample over its spatial dims."""
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise ValueError(f"Expected at least 2 dimensions for input tensor but received "
+                         f"{len(shape)}")
+    C = shape[1]
+    _check_channels(C, running_mean=running_mean, running_var=running_var, weight=weight,
+                    bias=bias)
+    if use_input_stats and math.prod(shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    _check_float(input, "instance_norm")
+    _check_params(input, weight, bias)
+    if not use_input_stats:
+        return _affine_eval(input, running_mean, running_var, weight, bias, eps)
+    view = (shape[0], C, math.prod(shape[2:]))
+    running = None
+    if running_mean is not None or running_var is not None:
+        running = (running_mean, running_var, momentum, C)
+    return _Normalize.apply(input, weight, bias, _Spec(view, (2,), (C, 1), eps, running=running))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p over dim, eps)."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    r = input / denom
+    if out is not None:
+        from .common import write_out
+        return write_out(r, out)
+    return r

@@ -1,0 +1,138 @@
+"""Adam and AdamW as torch.optim's, in the order of torch's single-tensor formulas so that
+float32 results agree with torch's to round-off."""
+from .optimizer import Optimizer, check_hyperparameters, _to_scalar, _step_tensor, _zeros_like
+from ..tensor import Tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+def lerp_(be, m, g, w, tmp):
+    """m <- lerp(m, g, w) in place, as torch's kernel: from the nearer end (tmp: scratch)."""
+    d = be.subtract(g, m, out=tmp)
+    if abs(w) < 0.5:
+        be.multiply(d, w, out=d)
+        be.add(m, d, out=m)
+    else:
+        be.multiply(d, m.dtype.type(w) - 1, out=d)     # (w - 1) in the tensor's precision
+        be.add(g, d, out=m)
+    return m
+
+
+def addcmul_(be, v, g, value, tmp):
+    """v <- v + value * g * g (torch's addcmul_ order: (value * g) * g)."""
+    t = be.multiply(g, value, out=tmp)
+    be.multiply(t, g, out=t)
+    return be.add(v, t, out=v)
+
+
+def grad_of(opt, be, x, g, wd, maximize):
+    """The gradient an update uses: -g when maximizing, plus wd * x (L2 weight decay);
+    in scratch slot 0 when it differs from p.grad, which is never written."""
+    if wd != 0:
+        d = be.multiply(x, wd, out=opt._scratch(be, x, 0))
+        return (be.subtract if maximize else be.add)(d, g, out=d)
+    if maximize:
+        return be.negative(g, out=opt._scratch(be, x, 0))
+    return g
+
+
+def check_betas(betas):
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with AMSGrad, maximize, and L2 (or, with
+    ``decoupled_weight_decay=True``, AdamW's decoupled) weight decay, as
+    ``torch.optim.Adam``. State per parameter: ``step`` (a float32 0-dim tensor),
+    ``exp_avg``, ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        check_hyperparameters(lr, eps=eps)
+        check_betas(betas)
+        check_hyperparameters(lr, weight_decay=weight_decay)
+        if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+                or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for i, b in enumerate(betas):
+            if isinstance(b, Tensor) and b.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        betas = tuple(map(_to_scalar, betas))
+        self._check_flags(foreach, fused, differentiable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the loss."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            beta1, beta2 = group["betas"]
+            eps, wd = group["eps"], group["weight_decay"]
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                be, x = p._be, p._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _step_tensor()
+                    state["exp_avg"] = _zeros_like(be, x)
+                    state["exp_avg_sq"] = _zeros_like(be, x)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _zeros_like(be, x)
+                st = state["step"]._data
+                st += 1
+                step = float(st)
+                if wd != 0 and decoupled:
+                    be.multiply(x, 1 - lr * wd, out=x)
+                g = grad_of(self, be, x, p._grad._data, 0 if decoupled else wd, maximize)
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                tmp = self._scratch(be, x, 1)
+                lerp_(be, m, g, 1 - beta1, tmp)
+                be.multiply(v, beta2, out=v)
+                addcmul_(be, v, g, 1 - beta2, tmp)
+
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2 = 1 - beta2 ** step
+                step_size = lr / bias_correction1
+                bias_correction2_sqrt = bias_correction2 ** 0.5
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._data
+                    be.maximum(vmax, v, out=vmax)
+                    v = vmax
+                denom = be.sqrt(v, out=tmp)
+                be.divide(denom, bias_correction2_sqrt, out=denom)
+                be.add(denom, eps, out=denom)
+                # p += (-step_size * m) / denom, torch's addcdiv_ order
+                u = be.multiply(m, -step_size, out=self._scratch(be, x, 0))
+                be.divide(u, denom, out=u)
+                be.add(x, u, out=x)
+                p._bump_version()
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): ``p *= 1 - lr * wd`` before
+    the Adam update, as ``torch.optim.AdamW``."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,0 +1,2 @@
+"""genesis.utils: data loading (genesis.utils.data)."""
+from . import data  # noqa: F401

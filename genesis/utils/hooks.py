@@ -1,0 +1,22 @@
+"""RemovableHandle: what the register_*_hook methods of modules and optimizers return."""
+import itertools
+
+__all__ = ["RemovableHandle"]
+
+
+class RemovableHandle:
+    """``remove()`` takes the hook out of the dict it was registered in (also on leaving a
+    ``with`` block)."""
+    _next_id = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self.hooks_dict, self.id = hooks_dict, next(RemovableHandle._next_id)
+
+    def remove(self):
+        self.hooks_dict.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
