@@ -14,16 +14,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def summary(obj):
-    doc = inspect.getdoc(obj) or ""
+    # a class's own docstring only (getdoc would repeat the base class's)
+    doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
+    doc = inspect.cleandoc(doc or "")
     return doc.split("\n\n")[0].replace("\n", " ").strip()
 
 
 def signature(obj):
     try:
-        sig = str(inspect.signature(obj))
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return "(...)"
-    return sig.replace("<genesis.", "genesis.").replace(">", "") if "<" in sig else sig
+    params = []
+    for p in sig.parameters.values():
+        if p.default is genesis.default_generator:      # its repr holds the current seed
+            p = p.replace(default=_Named("default_generator"))
+        params.append(p)
+    return str(sig.replace(parameters=params))
+
+
+class _Named:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
 
 
 def public(module, kind):

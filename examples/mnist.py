@@ -158,7 +158,7 @@ def main(argv=None):
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--scheduler", choices=["cosine", "step"], default="cosine",
                    help="warmup-cosine (per batch) or StepLR (per epoch)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--limit", type=int, default=0, help="use only this many training images")
@@ -229,7 +229,7 @@ def main(argv=None):
             scheduler.step()
         test_loss, test_acc = evaluate(model, test_loader)
         print(f"epoch {epoch}: train loss {running / seen:.4f}, test loss {test_loss:.4f}, "
-              f"test accuracy {100 * test_acc:.2f}% ({time.perf_counter() - t0:.1f} s)")
+              f"test accuracy {100 * test_acc:.2f}% ({time.perf_counter() - t0:.2f} s)")
         os.makedirs(os.path.dirname(args.checkpoint) or ".", exist_ok=True)
         genesis.save_checkpoint({
             "model_state_dict": model.state_dict(),

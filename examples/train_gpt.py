@@ -13,6 +13,7 @@ import inspect
 import math
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -39,12 +40,14 @@ def stdlib_docstrings():
         except ImportError:
             continue
         docs = [inspect.getdoc(mod)]
-        for attr in sorted(dir(mod)):
-            if attr.startswith("_"):
-                continue
-            obj = getattr(mod, attr, None)
-            if inspect.isfunction(obj) or inspect.isclass(obj):
-                docs.append(inspect.getdoc(obj))
+        with warnings.catch_warnings():      # deprecated aliases warn when touched
+            warnings.simplefilter("ignore")
+            for attr in sorted(dir(mod)):
+                if attr.startswith("_"):
+                    continue
+                obj = getattr(mod, attr, None)
+                if inspect.isfunction(obj) or inspect.isclass(obj):
+                    docs.append(inspect.getdoc(obj))
         parts.extend(d for d in docs if d and len(d) > 40)
     seen, out = set(), []
     for d in parts:                       # classes re-exported by several modules
@@ -141,7 +144,7 @@ def param_groups(model, weight_decay):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--text", help="a UTF-8 text file to train on (default: stdlib docstrings)")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=800)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--block-size", type=int, default=64)
     p.add_argument("--d-model", type=int, default=128)
@@ -150,7 +153,7 @@ def main(argv=None):
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--sample", type=int, default=300, help="characters to sample at the end")
     p.add_argument("--checkpoint", default="checkpoints/gpt.pth")
@@ -206,7 +209,7 @@ def main(argv=None):
         if step % 25 == 0 or step == 1:
             dt = (time.perf_counter() - t0) / step
             print(f"step {step:5d}  loss {loss.item():.4f}  grad-norm {norm.item():.3f}  "
-                  f"lr={scheduler.get_last_lr():.6f}  {1000 * dt:.0f} ms/step", flush=True)
+                  f"lr={scheduler.get_last_lr()[0]:.6f}  {1000 * dt:.0f} ms/step", flush=True)
     final_val = val_loss()
     print(f"validation loss {final_val:.4f} (uniform guess: {math.log(len(chars)):.4f})")
 

@@ -30,3 +30,10 @@ __version__ = "0.1.0"
 
 from .serialization import *  # noqa: E402,F401,F403  (save, load, save/load_checkpoint)
 from . import serialization, nn, optim, utils  # noqa: E402,F401  (torch.nn after `import torch`)
+# the nn ops PyTorch also has at top level with F's positional signature
+from .nn.functional import (relu_, selu, selu_, celu, celu_, prelu, threshold,  # noqa: E402,F401
+                            threshold_, hardshrink, conv1d, conv2d, conv3d, conv_transpose1d,
+                            conv_transpose2d, conv_transpose3d, avg_pool1d, max_pool1d,
+                            max_pool2d, max_pool3d, adaptive_avg_pool1d, layer_norm,
+                            group_norm, rms_norm, dropout, alpha_dropout,
+                            feature_alpha_dropout)

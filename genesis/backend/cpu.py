@@ -9,7 +9,7 @@ from ..device import CPU
 
 # PyTorch returns inf/nan silently; NumPy would warn on every overflow or 0/0. Setting the
 # error state once costs nothing per call, where np.errstate() around each op costs more
-# than the op itself on small tensors (see docs/differences.md).
+# than the op itself on small tensors (see docs/migrating-from-pytorch.md).
 np.seterr(all="ignore")
 
 _f64 = np.float64
