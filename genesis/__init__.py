@@ -23,6 +23,14 @@ from .tensor import bind_methods as _bind
 _bind(_random.TENSOR_METHODS)      # random fills need the creation layer, so bound last
 
 half, float, double, long, short = float16, float32, float64, int64, int16
+
+
+def is_tensor(obj):
+    """True for a genesis Tensor (or a Parameter)."""
+    return isinstance(obj, Tensor)
+
+
+is_floating_point, is_complex, numel = Tensor.is_floating_point, Tensor.is_complex, Tensor.numel
 int = int32
 cfloat = None
 

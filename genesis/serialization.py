@@ -18,7 +18,7 @@ import struct
 import sys
 import tempfile
 import zlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -135,6 +135,8 @@ class _Encoder:
                              "levels cannot be saved")
         if t is Tensor or t is self.Parameter:
             return self.tensor(obj, path)
+        if getattr(t, "_checkpoint_as_list", False):    # get_last_lr()'s LRList: a list
+            t = list
         if t in _CONTAINERS:
             if id(obj) in self.active:
                 raise ValueError(f"{_where(path)}: the object contains itself (a reference "
@@ -208,9 +210,18 @@ def _enc_dict(e, d, path, depth):
     return e.items("dict", d, path, depth)
 
 
+def _enc_odict(e, d, path, depth):
+    node = e.items("odict", d, path, depth)
+    meta = getattr(d, "_metadata", None)
+    if meta is not None:     # a Module state_dict's versions, as torch.save keeps them
+        node["metadata"] = e.enc(meta, (path, "_metadata"), depth)
+    return node
+
+
 _CONTAINERS = {
     dict: _enc_dict,
-    OrderedDict: lambda e, d, p, n: e.items("odict", d, p, n),
+    OrderedDict: lambda e, d, p, n: _enc_odict(e, d, p, n),
+    Counter: lambda e, d, p, n: e.items("counter", d, p, n),   # MultiStepLR's milestones
     list: lambda e, s, p, n: [e.enc(v, (p, i), n) for i, v in enumerate(s)],
     tuple: lambda e, s, p, n: e.seq("tuple", s, p, n),
     set: lambda e, s, p, n: e.seq("set", s, p, n),
@@ -610,6 +621,12 @@ class _Decoder:
             raise self.bad("a dict has duplicate keys")
         return d
 
+    def odict(self, node, depth):
+        out = self.mapping(node, depth, OrderedDict)
+        if "metadata" in node:
+            out._metadata = self.dec(node["metadata"], depth)
+        return out
+
     def hashables(self, node, depth, cls):
         try:
             return cls(self.seq(node, depth))
@@ -698,7 +715,8 @@ class _Decoder:
 
 _TAGS = {
     "dict": lambda d, n, k: d.mapping(n, k, dict),
-    "odict": lambda d, n, k: d.mapping(n, k, OrderedDict),
+    "odict": lambda d, n, k: d.odict(n, k),
+    "counter": lambda d, n, k: d.mapping(n, k, Counter),
     "tuple": lambda d, n, k: tuple(d.seq(n, k)),
     "set": lambda d, n, k: d.hashables(n, k, set),
     "frozenset": lambda d, n, k: d.hashables(n, k, frozenset),

@@ -141,6 +141,10 @@ class Tensor:
     def is_complex(self):
         return False
 
+    def get_device(self):
+        """-1 for a CPU tensor, else the CUDA device index (as torch's)."""
+        return -1 if self._be is _cpu else self.device.index
+
     @property
     def _version(self):
         return self._ver[0] if self._ver else 0

@@ -99,3 +99,12 @@ def test_api_reference_is_current(tmp_path, monkeypatch):
     for name in ("api-nn.md", "api-optim.md", "api-data.md"):
         with open(os.path.join(docs, name)) as f, open(tmp_path / name) as g:
             assert f.read() == g.read(), f"docs/{name} is stale: run python docs/make_api.py"
+
+
+def test_top_level_predicates():
+    import genesis
+    x = genesis.ones(2, 3)
+    assert genesis.is_tensor(x) and genesis.is_tensor(genesis.nn.Parameter(x))
+    assert not genesis.is_tensor(np.ones(2)) and not genesis.is_tensor([1.0])
+    assert genesis.is_floating_point(x) and not genesis.is_floating_point(genesis.arange(3))
+    assert not genesis.is_complex(x) and genesis.numel(x) == 6 and x.get_device() == -1

@@ -77,7 +77,7 @@ def test_setattr_rules():
     m = nn.Module()
     m.w = nn.Parameter(genesis.ones(2))
     assert "w" in m._parameters
-    with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'w'"):
+    with pytest.raises(TypeError, match="cannot assign 'genesis.FloatTensor' as parameter 'w'"):
         m.w = genesis.ones(2)
     m.w = None
     assert m._parameters["w"] is None and m.w is None
@@ -96,7 +96,7 @@ def test_setattr_rules():
         m.register_buffer("plain", genesis.ones(1))
     with pytest.raises(KeyError, match='name can'):
         m.register_parameter("a.b", None)
-    with pytest.raises(TypeError, match="cannot assign 'Tensor' object to parameter 'p'"):
+    with pytest.raises(TypeError, match="cannot assign 'genesis.FloatTensor' object to parameter 'p'"):
         m.register_parameter("p", genesis.ones(1))
     with pytest.raises(TypeError, match="is not a Module subclass"):
         m.add_module("x", 3)

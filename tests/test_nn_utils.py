@@ -8,7 +8,7 @@ import pytest
 
 import genesis
 from genesis.nn import utils as U
-from oracle import needs_torch, torch
+from oracle import check, needs_torch, torch
 
 SHAPES = [(3, 4), (5,), (2, 2, 2)]
 
@@ -193,3 +193,25 @@ def test_vector_to_parameters_type_error(lib):
     with pytest.raises(TypeError, match="expected torch.Tensor, but got: list"):
         (U if lib == "genesis" else torch.nn.utils).vector_to_parameters(
             [1.0, 2.0], [m.zeros(2)])
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_pad_sequence_matches_torch(batch_first, side):
+    from genesis.nn.utils.rnn import pad_sequence
+    lens = (2, 5, 1)
+    arrays = [np.random.default_rng(i).normal(size=(n, 3)) for i, n in enumerate(lens)]
+    check(lambda a, b, c: pad_sequence([a, b, c], batch_first=batch_first, padding_value=-1.5,
+                                       padding_side=side), *arrays,
+          fn_torch=lambda a, b, c: torch.nn.utils.rnn.pad_sequence(
+              [a, b, c], batch_first=batch_first, padding_value=-1.5, padding_side=side))
+
+
+def test_pad_sequence_errors():
+    from genesis.nn.utils.rnn import pad_sequence
+    with pytest.raises(RuntimeError, match="must match"):
+        pad_sequence([genesis.ones(2, 3), genesis.ones(2, 4)])
+    with pytest.raises(ValueError, match="padding_side"):
+        pad_sequence([genesis.ones(2)], padding_side="middle")
+    out = pad_sequence([genesis.ones(2), genesis.ones(1)], batch_first=True)
+    np.testing.assert_array_equal(out.numpy(), [[1, 1], [1, 0]])

@@ -1,7 +1,9 @@
 """Module: the base class of every layer, with PyTorch's contract — attribute registration
 of parameters, buffers and submodules, traversal, state_dict / load_state_dict, train/eval,
 dtype and device conversion that keeps Parameter identity, hooks and repr."""
+import functools
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 from ..tensor import Tensor
@@ -23,6 +25,12 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+def _add_hook(hooks, hook):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
 def _addindent(s, n):
     lines = s.split("\n")
     if len(lines) == 1:
@@ -31,7 +39,8 @@ def _addindent(s, n):
 
 
 def _type_name(value):
-    return type(value).__name__ if not isinstance(value, Tensor) else "Tensor"
+    # torch.typename: a tensor names its legacy type ("genesis.FloatTensor")
+    return value.type() if isinstance(value, Tensor) else type(value).__name__
 
 
 def _check_name(name, kind):
@@ -43,6 +52,9 @@ def _check_name(name, kind):
         raise KeyError(f'{kind} name can\'t be empty string ""')
 
 
+_EXTRA_STATE = "_extra_state"
+
+
 class Module:
     """Base class for all neural network modules (as torch.nn.Module)."""
     training: bool
@@ -51,8 +63,12 @@ class Module:
     call_super_init = False
 
     def __init__(self, *args, **kwargs):
-        if args or kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument '{next(iter(kwargs))}'")
+        if args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument "
+                            f"but {len(args) + 1} were given")
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = {}
@@ -65,6 +81,10 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_backward_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
+        d["_state_dict_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
 
     forward = None   # subclasses define forward(...)
 
@@ -78,33 +98,42 @@ class Module:
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hid, hook in list(self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {res}.")
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
+        out, called = None, set()
         try:
+            for hid, hook in list(self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {res}.")
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
             out = self.forward(*args, **kwargs)
-        except Exception:
             for hid, hook in list(self._forward_hooks.items()):
                 if hid in self._forward_hooks_always_called:
+                    called.add(hid)
+                res = self._run_forward_hook(hid, hook, args, kwargs, out)
+                if res is not None:
+                    out = res
+            return out
+        except Exception:
+            # as torch: always_call hooks not yet run still run (with the output so far,
+            # None if forward failed); their own errors become warnings
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid in self._forward_hooks_always_called and hid not in called:
                     try:
-                        self._run_forward_hook(hid, hook, args, kwargs, None)
-                    except Exception:
-                        pass
+                        res = self._run_forward_hook(hid, hook, args, kwargs, out)
+                        if res is not None:
+                            out = res
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was "
+                                      f"raised in forward: {e}", stacklevel=1)
             raise
-        for hid, hook in list(self._forward_hooks.items()):
-            res = self._run_forward_hook(hid, hook, args, kwargs, out)
-            if res is not None:
-                out = res
-        return out
 
     def _run_forward_hook(self, hid, hook, args, kwargs, out):
         if hid in self._forward_hooks_with_kwargs:
@@ -112,7 +141,8 @@ class Module:
         return hook(self, args, out)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        handle = RemovableHandle(self._forward_pre_hooks)
+        handle = RemovableHandle(self._forward_pre_hooks,
+                                 extra_dict=self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
@@ -122,7 +152,8 @@ class Module:
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
                               always_call=False):
-        handle = RemovableHandle(self._forward_hooks)
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[
+            self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
@@ -131,6 +162,38 @@ class Module:
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
+
+    # state_dict hooks, with torch's signatures
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before the module saves its state."""
+        return _add_hook(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata) -> None``."""
+        hook._from_public_api = True
+        return _add_hook(self._state_dict_hooks, hook)
+
+    def _register_state_dict_hook(self, hook):
+        """The private form: the hook may return a new state_dict."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook "
+                               "that was previously registered via "
+                               "register_state_dict_post_hook")
+        return _add_hook(self._state_dict_hooks, hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        return _add_hook(self._load_state_dict_pre_hooks,
+                         functools.partial(hook, self) if with_module else hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before the module loads its entries."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys) -> None`` after the module and its children
+        loaded; it may edit the key lists in place."""
+        return _add_hook(self._load_state_dict_post_hooks, hook)
 
     # ---- registration -------------------------------------------------------------------
     def register_buffer(self, name, tensor, persistent=True):
@@ -189,6 +252,7 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             self._remove_from(name, d, self._buffers, self._modules)
+            self._non_persistent_buffers_set.discard(name)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -199,6 +263,7 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._remove_from(name, d, params, self._buffers)
+            self._non_persistent_buffers_set.discard(name)
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
@@ -241,11 +306,16 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(object.__dir__(self)) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        keys = set(object.__dir__(self)) | set(self._parameters) | set(self._buffers) \
+            | set(self._modules)
+        # as torch: names that are not identifiers (Sequential's "0", "1") are left out
+        return sorted(k for k in keys if not k[0].isdigit())
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for name in ("_state_dict_pre_hooks", "_state_dict_hooks",       # older pickles
+                     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"):
+            self.__dict__.setdefault(name, OrderedDict())
 
     # ---- traversal ----------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -317,6 +387,19 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def _get_leaf(self, target, store, kind):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -340,6 +423,17 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """Override (with set_extra_state) to keep extra state under ``_extra_state``."""
+        raise RuntimeError("Module.get_extra_state() is only called when a subclass "
+                           "overrides it")
+
+    def set_extra_state(self, state):
+        raise RuntimeError("Module.set_extra_state() is only called when a subclass "
+                           "overrides it")
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:     # torch's deprecated positional form (destination, prefix, keep_vars)
@@ -347,15 +441,31 @@ class Module:
                                                             keep_vars][len(args):])[:3]
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        meta = getattr(destination, "_metadata", None)
+        if meta is not None:
+            meta[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".",
                                   keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if result is not None:
+                if getattr(hook, "_from_public_api", False):
+                    raise RuntimeError("state_dict post-hook must return None")
+                destination = result
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
         local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
@@ -373,6 +483,8 @@ class Module:
                                   f"torch.Tensor or Tensor-like object from checkpoint but "
                                   f"received {type(value)}")
                 continue
+            if param.dim() == 0 and value.dim() == 1:
+                value = value[0]         # torch's compatibility with 0.3-era checkpoints
             if tuple(value.shape) != tuple(param.shape):
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{value.shape} from checkpoint, the shape in current model "
@@ -382,8 +494,10 @@ class Module:
                 with no_grad():
                     if assign:
                         if isinstance(param, Parameter):
-                            value = value if isinstance(value, Parameter) else \
-                                Parameter(value, requires_grad=param.requires_grad)
+                            if isinstance(value, Parameter):
+                                value.requires_grad_(param.requires_grad)
+                            else:
+                                value = Parameter(value, requires_grad=param.requires_grad)
                             self._parameters[name] = value
                         else:
                             self._buffers[name] = value
@@ -394,28 +508,53 @@ class Module:
                                   f"dimensions in the model are {param.shape} and whose "
                                   f"dimensions in the checkpoint are {value.shape}, an "
                                   f"exception occurred : {ex.args}.")
+        extra_key = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict.keys():
-                if key.startswith(prefix):
-                    rest = key[len(prefix):]
-                    head = rest.split(".", 1)[0]
-                    if head not in self._modules and head not in local:
+                if key.startswith(prefix) and key != extra_key:
+                    head, dot, _ = key[len(prefix):].partition(".")
+                    # a dotted key belongs to a submodule; a plain one to this module
+                    if head not in (self._modules if dot else local):
                         unexpected_keys.append(key)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
-        meta = {"assign_to_params_buffers": assign}
+        # a copy: _load_from_state_dict overrides may add keys (BatchNorm's
+        # num_batches_tracked), which must not reach the caller's dict
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata
 
-        def load(module, prefix=""):
-            module._load_from_state_dict(state_dict, prefix, meta, True, missing, unexpected,
+        def load(module, local, prefix=""):
+            meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                meta["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local, prefix, meta, True, missing, unexpected,
                                          errors)
             for name, child in module._modules.items():
                 if child is not None:
-                    load(child, prefix + name + ".")
+                    # as torch: each child sees only its own entries
+                    sub = prefix + name + "."
+                    load(child, {k: v for k, v in local.items() if k.startswith(sub)}, sub)
+            keys = _IncompatibleKeys(missing, unexpected)   # hooks may edit the lists
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, keys) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace.")
 
-        load(self)
+        load(self, state_dict)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -432,8 +571,9 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for module in self.children():     # through train() itself: subclasses override it
+            module.train(mode)
         return self
 
     def eval(self):

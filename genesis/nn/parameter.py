@@ -10,6 +10,10 @@ class Parameter(Tensor):
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
             data = creation.empty(0)
+        if requires_grad and not data.dtype.is_floating_point and \
+                not getattr(data.dtype, "is_complex", False):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
         self = object.__new__(cls)
         self._data = data._data
         if data._be is not Tensor._be:

@@ -151,6 +151,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout of whole channels (dims 0 and 1 drawn, the rest broadcast)."""
     _check_p(p)
-    if input.dim() < 2:
+    # torch returns early (p 0 or 1, eval, empty) before its two-dims check
+    if input.dim() < 2 and 0 < p < 1 and training and input.numel():
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     return _apply(input, p, training, inplace, _feature_shape(input), True)

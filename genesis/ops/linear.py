@@ -1,5 +1,7 @@
 """F.linear and F.bilinear. linear flattens leading dimensions so that (B, T, D) inputs
 run as one 2-D matmul (faster than a stacked 3-D matmul in NumPy)."""
+import math
+
 from ..autograd.function import Function
 from .linalg import einsum
 
@@ -20,7 +22,8 @@ class _Linear(Function):
         ctx.has_bias = b is not None
         be = x._be
         xa = x._data
-        x2 = be.reshape(xa, (-1, xa.shape[-1])) if xa.ndim != 2 else xa
+        # the row count spelled out: -1 is ambiguous when there are no features
+        x2 = be.reshape(xa, (math.prod(xa.shape[:-1]), xa.shape[-1])) if xa.ndim != 2 else xa
         out = be.matmul(x2, be.transpose(w._data, (1, 0)))
         if b is not None:
             be.add(out, b._data, out=out)
@@ -34,7 +37,7 @@ class _Linear(Function):
         if ctx.needs_input_grad[0]:
             gx = g.matmul(w)
         if ctx.needs_input_grad[1]:
-            gw = g2.t().matmul(x.reshape(-1, x.shape[-1]))
+            gw = g2.t().matmul(x.reshape(g2.shape[0], x.shape[-1]))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = g2.sum(0)
         return gx, gw, gb

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .. import dtypes as _dt
 from ..tensor import _make
 from .common import FLOAT_NP, LOW_FLOAT_NP as _LOW, F32 as _F32
@@ -70,6 +71,18 @@ def _size_warning(input, target):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results due "
                       "to broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _weight_no_grad(fn, weight):
+    """torch's class weights of nll_loss / binary_cross_entropy take no gradient: refuse
+    one that requires grad, as torch, rather than silently giving it none."""
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to "
+                           "argument 'weight'. This input cannot have requires_grad True.")
+
+
+def _nll_name(input):
+    return "nll_loss_forward" if input.ndim <= 2 else "nll_loss2d_forward"
 
 
 def _dtype_name(npd):
@@ -228,15 +241,24 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         gs = _upstream(ctx, g)
-        gx = CrossEntropyBackward.apply(gs, ctx.inp, ctx.target if ctx.probs else None, ctx)
+        gx = CrossEntropyBackward.apply(gs, ctx.inp, ctx.target if ctx.probs else None,
+                                        ctx.w if ctx.probs else None, ctx)
         gt = None
         if ctx.probs and ctx.needs_input_grad[1]:
             # d/d target = -(1 - eps) w log p, per target scaled
             lp = _log_softmax(ctx.inp, ctx.axis)
             gt = gs * lp * -(1.0 - ctx.eps)
-            if ctx.w is not None:
-                gt = gt * _make(ctx.wb)
-        return gx, gt, None, None, None, None
+            if ctx.w is not None:   # the weight as a Tensor: differentiable again in it
+                gt = gt * ctx.w.to(lp.dtype).reshape(ctx.wb.shape)
+        gw = None
+        if ctx.probs and ctx.w is not None and ctx.needs_input_grad[2]:
+            # d/d w[c] = -sum over targets of gs * q[c] log p[c] (q smoothed, unweighted)
+            q = ctx.target.to(ctx.inp.dtype)
+            if ctx.eps:
+                q = q * (1.0 - ctx.eps) + ctx.eps / ctx.inp.shape[ctx.axis]
+            d = -(gs * q * _log_softmax(ctx.inp, ctx.axis))
+            gw = d if d.ndim == 1 else d.sum([i for i in range(d.ndim) if i != 1])
+        return gx, gt, gw, None, None, None
 
 
 def _ce_probs(ctx, a, target, weight, ignore_index, eps):
@@ -294,7 +316,7 @@ class CrossEntropyBackward(Function):
     path and differentiable again (in gs, x and probability targets)."""
 
     @staticmethod
-    def forward(ctx, gs, a, target, fctx):
+    def forward(ctx, gs, a, target, weight, fctx):
         be = a._be
         ctx.f = fctx
         if ctx.needs_input_grad:
@@ -350,13 +372,20 @@ class CrossEntropyBackward(Function):
         if need[1]:
             v = gg * gs * s
             d_x = p * (v - (v * p).sum(ax, keepdim=True))
-        d_t = None
-        if need[2]:
+        d_t = d_w = None
+        if need[2] or need[3]:
             d_q = gs * ((gg * p).sum(ax, keepdim=True) - gg)
+        if need[2]:
             d_t = d_q * (1.0 - f.eps)
             if f.wb is not None:
                 d_t = d_t * _make(f.wb)
-        return d_gs, d_x, d_t, None
+        if need[3]:     # q = smoothed target * weight (probability targets only)
+            qs = target.to(x.dtype)
+            if f.eps:
+                qs = qs * (1.0 - f.eps) + f.eps / x.shape[ax]
+            d = d_q * qs
+            d_w = d if d.ndim == 1 else d.sum([i for i in range(d.ndim) if i != 1])
+        return d_gs, d_x, d_t, d_w, None
 
 
 def _per_target(be, coef, shape):
@@ -394,6 +423,8 @@ def _target_distribution(f, target):
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:      # class indices: nll_loss's weight rule
+        _weight_no_grad(_nll_name(input), weight)
     return CrossEntropy.apply(input, target, weight, ignore_index, reduction,
                               float(label_smoothing))
 
@@ -429,6 +460,7 @@ class NllLoss(Function):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,
              reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    _weight_no_grad(_nll_name(input), weight)
     return NllLoss.apply(input, target, weight, ignore_index, reduction)
 
 
@@ -542,6 +574,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the "
                          f"input size ({input.shape}) is deprecated. Please ensure they "
                          "have the same size.")
+    _weight_no_grad("binary_cross_entropy", weight)
     if weight is not None:
         weight = weight.expand(input.shape)
         if weight.dtype != input.dtype:

@@ -113,7 +113,7 @@ class _NormalizeBackward(Function):
         if needs[2]:
             db = be.reshape(_esum(be, waxes, G, keepdims=False), fctx.bshape)
         if needs[0]:
-            inv_n = 1.0 / spec.n
+            inv_n = 1.0 / spec.n if spec.n else 0.0     # n == 0: dx is empty
             gh = be.multiply(G, _param(w, spec, cd)) if w is not None else G
             m2 = _esum(be, spec.axes, gh, xh)
             m2 *= inv_n
@@ -297,6 +297,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            f"{input.dim()}")
     shape = tuple(input.shape)
     N, C = shape[:2]
+    if num_groups > 0 and N * C // num_groups * math.prod(shape[2:]) == 1:
+        # torch's _verify_batch_size on [N * C // G, G, *spatial]
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {[N * C // num_groups, num_groups] + list(shape[2:])}")
     if num_groups <= 0 or C % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
                            f"but got input of shape {list(shape)} and num_groups={num_groups}")

@@ -243,6 +243,10 @@ def _pool_geo(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn, 
         if pp > (dd * (kk - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={pp}, kernel_size={kk} and dilation={dd}")
+    if any(pp > kk // 2 for pp, kk in zip(p, k)):
+        # and torch's kernels bound it by the undilated kernel too
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
+                           f"got padding={list(p)} and kernel_size={list(k)}")
     out, hi = [], []
     for n, kk, ss, pp, dd in zip(size, k, s, p, d):
         span = n + 2 * pp - dd * (kk - 1) - 1
@@ -328,6 +332,10 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     unbatched = _batched(input, nd, fn)
     x = input.unsqueeze(0) if unbatched else input
     g = _pool_geo(x, kernel_size, stride, padding, 1, ceil_mode, nd, fn, tuple(x.shape[2:]))
+    if nd == 3 and any(n < k for n, k in zip(g.size, g.k)):
+        # torch's avg_pool3d (only) checks the unpadded input against the kernel
+        raise RuntimeError(f"input image (T: {g.size[0]} H: {g.size[1]} W: {g.size[2]}) "
+                           f"smaller than kernel size (kT: {g.k[0]} kH: {g.k[1]} kW: {g.k[2]})")
     npd = x._data.dtype
     cdt = _F32 if npd in _LOW else (npd if npd in FLOAT_NP else np.dtype(np.float64))
     if divisor_override is not None:
@@ -360,9 +368,14 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 # ---------------------------------------------------------------- adaptive pools
 def _out_size(output_size, size, nd, fn):
-    if isinstance(output_size, (int, np.integer)) or output_size is None:
+    if isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * nd
+    if output_size is None:
+        raise TypeError(f"{fn}(): argument 'output_size' must be tuple of ints, not NoneType")
     output_size = tuple(output_size)
+    if nd == 1 and None in output_size:     # only the 2d/3d forms keep a None size
+        raise TypeError(f"{fn}(): argument 'output_size' must be tuple of ints, but found "
+                        "element of type NoneType")
     if len(output_size) != nd:
         raise RuntimeError(f"{fn}: output_size must be {nd}")
     out = tuple(n if o is None else int(o) for o, n in zip(output_size, size))

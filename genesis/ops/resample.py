@@ -122,6 +122,11 @@ def pad(input, pad, mode="constant", value=None):
         v = 0 if value is None else fill_scalar(value, npd)
         if npd not in FLOAT_NP and isinstance(v, float):
             v = int(v)
+        for i, (lo, hi) in enumerate(pairs):
+            n = input.shape[first + i]
+            # torch crops the negative pads first (narrow), then pads
+            if n + lo + hi >= 0 and n + min(lo, 0) + min(hi, 0) < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
         return ConstantPad.apply(input, first, pairs, v)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
@@ -223,15 +228,17 @@ class AxisMix(Function):
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(mode, n_in, n_out, scale, align_corners, npd):
+def _plan(mode, n_in, n_out, scale, align_corners, npd, shortcut=True):
     """The plan of one axis. ``scale`` is torch's input/output ratio (1/scale_factor when
-    that was given), None to derive it from the sizes; computed in torch's precision."""
+    that was given), None to derive it from the sizes; computed in torch's precision.
+    ``shortcut``: a same or double size maps by index whatever the scale (torch's 2d
+    nearest kernel does so; its 1d and 3d ones and nearest-exact use the scale)."""
     j = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
         s = np.float32(scale if scale is not None else n_in / n_out)
-        if n_out == n_in:
+        if n_out == n_in and shortcut:
             idx = j
-        elif n_out == 2 * n_in and mode == "nearest":
+        elif n_out == 2 * n_in and mode == "nearest" and shortcut:
             idx = j >> 1
         else:
             src = (j.astype(np.float32) + np.float32(0.5 if mode == "nearest-exact" else 0)) * s
@@ -317,7 +324,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_LINEAR[mode] + 2}D input")
-    if any(n <= 0 for n in in_size + out):
+    if any(n <= 0 for n in in_size + out) and not (mode == "area" and all(in_size)):
+        # (area is an adaptive average pool, which gives an empty result for a size of 0)
         names = ("D", "H", "W")[3 - nd:]
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input ("
@@ -334,9 +342,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                   f"'{input.dtype.scalar_name}'")
     cdt = _F32 if npd in _LOW else npd
     y = input
+    shortcut = mode in _LINEAR or (mode == "nearest" and nd == 2)
     for i in range(nd):
-        if out[i] != in_size[i]:      # torch copies an axis of unchanged size as it is
-            p = _plan(mode, in_size[i], out[i], scales[i], bool(align_corners), cdt)
+        # torch copies an axis of unchanged size as it is, but for nearest in 1d/3d and
+        # nearest-exact, which map it by the given scale factor
+        if out[i] != in_size[i] or (not shortcut and scales[i] not in (None, 1.0)):
+            p = _plan(mode, in_size[i], out[i], scales[i], bool(align_corners), cdt,
+                      shortcut)
             y = AxisMix.apply(y, 2 + i, p, False)
     return input.clone() if y is input else y
 

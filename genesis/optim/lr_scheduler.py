@@ -40,6 +40,7 @@ class LRList(list):
     to its one value, so ``f"{sched.get_last_lr():.6f}"`` works; without a spec it prints
     as a list, and with several groups a spec raises TypeError exactly as a list does."""
     __slots__ = ()
+    _checkpoint_as_list = True      # genesis.save stores it as the plain list torch returns
 
     def __format__(self, spec):
         if spec and len(self) == 1:

@@ -1,6 +1,7 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from itertools import islice
 
 from ..module import Module, _addindent
@@ -19,16 +20,28 @@ def _index(idx, n):
 
 
 def _delete(modules, idx):
-    """Delete entry ``idx`` (an int or a slice) of an index-keyed module dict; numbered keys
-    are renumbered 0..n-1 afterwards, as PyTorch does."""
+    """Delete entry ``idx`` (an int or a slice) of a module dict; the keys left are
+    renumbered 0..n-1 afterwards, as PyTorch does (even a named Sequential's)."""
     keys = list(modules)
     for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]):
         del modules[key]
-    if all(k.isdigit() for k in modules):
-        items = list(modules.values())
-        modules.clear()
-        for i, m in enumerate(items):
-            modules[str(i)] = m
+    items = list(modules.values())
+    modules.clear()
+    for i, m in enumerate(items):
+        modules[str(i)] = m
+
+
+def _pairs(kind, items):
+    """(key, value) pairs for ModuleDict/ParameterDict.update from a sequence of pairs,
+    with PyTorch's errors."""
+    for j, item in enumerate(items):
+        if not isinstance(item, Iterable):
+            raise TypeError(f"{kind} update sequence element #{j} should be Iterable; is"
+                            + type(item).__name__)
+        if len(item) != 2:
+            raise ValueError(f"{kind} update sequence element #{j} has length {len(item)}; "
+                             "2 is required")
+        yield item[0], item[1]
 
 
 class Sequential(Module):
@@ -74,15 +87,31 @@ class Sequential(Module):
         return Sequential(*self, *other)
 
     def __iadd__(self, other):
-        for m in other:
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        for m in list(other):
             self.append(m)
         return self
 
+    def _check_factor(self, other):
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and "
+                            f"{type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+
     def __mul__(self, other):
-        if not isinstance(other, int) or other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for "
-                             f"{type(self)}")
+        self._check_factor(other)
         return Sequential(*(list(self) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        self._check_factor(other)
+        for m in list(self) * (other - 1):
+            self.append(m)
+        return self
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -95,7 +124,7 @@ class Sequential(Module):
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
         items = list(self._modules.values())
-        items.insert(index % (n + 1) if index < 0 else index, module)
+        items.insert(index + n if index < 0 else index, module)
         self._modules.clear()
         for i, m in enumerate(items):
             self._modules[str(i)] = m
@@ -227,15 +256,15 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        if isinstance(modules, dict):
-            for k, m in modules.items():
-                self[k] = m
+        if not isinstance(modules, Iterable):
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value "
+                            "pairs, but got " + type(modules).__name__)
+        if isinstance(modules, (Mapping, ModuleDict)):
+            pairs = modules.items()
         else:
-            for j, item in enumerate(modules):
-                if not isinstance(item, (tuple, list)) or len(item) != 2:
-                    raise TypeError(f"ModuleDict update sequence element #{j} should be "
-                                    "Iterable and have length 2")
-                self[item[0]] = item[1]
+            pairs = _pairs("ModuleDict", modules)
+        for k, m in pairs:
+            self[k] = m
 
 
 class ParameterList(Module):
@@ -273,9 +302,16 @@ class ParameterList(Module):
         return self
 
     def extend(self, values):
+        # a Tensor is iterable, but is never unpacked here
+        if not isinstance(values, Iterable) or isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable, but got "
+                            + type(values).__name__)
         for v in values:
             self.append(v)
         return self
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
 
     def extra_repr(self):
         lines = []
@@ -283,7 +319,8 @@ class ParameterList(Module):
             if isinstance(p, Tensor):
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
                 size = "x".join(str(s) for s in p.size())
-                lines.append(f"  ({i}): {kind} containing: [{p.dtype} of size {size}]")
+                dev = f" ({p.device})" if p.device.type != "cpu" else ""
+                lines.append(f"  ({i}): {kind} containing: [{p.dtype} of size {size}{dev}]")
             else:
                 lines.append(f"  ({i}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
@@ -298,18 +335,81 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
+    @staticmethod
+    def _key_to_attr(key):
+        if not isinstance(key, str):
+            raise TypeError("Index given to ParameterDict cannot be used as a key as it is not "
+                            f"a string (type is '{type(key).__name__}'). Open an issue on "
+                            "github if you need non-string keys.")
+        return key
+
     def __getitem__(self, key):
-        return getattr(self, key)
+        return getattr(self, self._key_to_attr(key))
 
     def __setitem__(self, key, value):
         self._keys[key] = None
+        attr = self._key_to_attr(key)
         if isinstance(value, Tensor) and not isinstance(value, Parameter):
             value = Parameter(value)
-        setattr(self, key, value)
+        setattr(self, attr, value)
 
     def __delitem__(self, key):
         del self._keys[key]
-        delattr(self, key)
+        delattr(self, self._key_to_attr(key))
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def copy(self):
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def popitem(self):
+        k = next(reversed(self._keys))
+        return k, self.pop(k)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict((k, default) for k in keys)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def extra_repr(self):
+        lines = []
+        for k, p in self.items():
+            if isinstance(p, Tensor):
+                kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+                size = "x".join(str(s) for s in p.size())
+                dev = f" ({p.device})" if p.device.type != "cpu" else ""
+                lines.append(f"  ({k}): {kind} containing: [{p.type()} of size {size}{dev}]")
+            else:
+                lines.append(f"  ({k}): Object of type: {type(p).__name__}")
+        return "\n".join(lines)
 
     def __len__(self):
         return len(self._keys)
@@ -335,6 +435,14 @@ class ParameterDict(Module):
         return v
 
     def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of "
+                            "key/value pairs, but got " + type(parameters).__name__)
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())      # as torch: a plain dict's keys sorted
+        else:
+            pairs = _pairs("ParameterDict", parameters)
+        for k, v in pairs:
             self[k] = v
