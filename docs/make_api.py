@@ -1,4 +1,4 @@
-"""Writes the API reference pages (docs/api-nn.md, docs/api-optim.md, docs/api-data.md)
+"""Writes the API reference pages (docs/api-nn.md, docs/api-optim.md, docs/api-data.md, docs/api-amp.md)
 from the code: every public name, its signature and the first paragraph of its
 docstring. Run after changing a public API: `python docs/make_api.py`."""
 import inspect
@@ -104,6 +104,21 @@ def main():
              ("genesis.serialization", "genesis.serialization.",
               [(n, getattr(genesis.serialization, n)) for n in
                ("load_safetensors", "save_safetensors", "CheckpointError")]),
+         ])
+
+
+    amp_fns = [(n, getattr(genesis, n)) for n in (
+        "autocast", "is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype",
+        "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
+        "clear_autocast_cache")]
+    page("api-amp.md", "API reference: mixed precision", "autocast regions and GradScaler, "
+         "as `torch.amp`; `genesis.cuda.amp` and `genesis.cpu.amp` hold the older "
+         "spellings.", [
+             ("genesis (top level)", "genesis.", amp_fns),
+             ("genesis.amp", "genesis.amp.", [(n, getattr(genesis.amp, n)) for n in (
+                 "GradScaler", "custom_fwd", "custom_bwd", "is_autocast_available")]),
+             ("genesis.cuda.amp / genesis.cpu.amp", "genesis.cuda.amp.",
+              [(n, getattr(genesis.cuda.amp, n)) for n in ("autocast", "GradScaler")]),
          ])
 
 

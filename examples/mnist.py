@@ -139,13 +139,14 @@ class CNN(nn.Module):
 
 
 # ---- training ------------------------------------------------------------------------------
-def evaluate(model, loader):
+def evaluate(model, loader, amp=None):
     model.eval()
     correct = total = 0
     loss = 0.0
     with genesis.no_grad():
         for x, y in loader:
-            out = model(x)
+            with amp():
+                out = model(x)
             loss += F.cross_entropy(out, y, reduction="sum").item()
             correct += (out.argmax(1) == y).sum().item()
             total += len(y)
@@ -168,6 +169,9 @@ def main(argv=None):
     p.add_argument("--resume", action="store_true")
     p.add_argument("--stop-after", type=int, default=0,
                    help="stop after this epoch, as if interrupted (then --resume)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: bfloat16 autocast on the CPU, float16 autocast "
+                        "with a GradScaler on a GPU")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -182,6 +186,16 @@ def main(argv=None):
                               generator=gen)
     test_loader = DataLoader(test_set, batch_size=1000)
 
+    device = "cuda" if genesis.cuda.is_available() else "cpu"
+    amp_dtype = genesis.float16 if device == "cuda" else genesis.bfloat16
+
+    def amp():
+        return genesis.autocast(device, dtype=amp_dtype, enabled=args.amp)
+    # float16 needs loss scaling against underflowing gradients; bfloat16 does not
+    scaler = genesis.amp.GradScaler(device, enabled=args.amp and amp_dtype == genesis.float16)
+    if args.amp:
+        print(f"mixed precision: {amp_dtype} autocast on {device}"
+              f"{', with a GradScaler' if scaler.is_enabled() else ''}")
     model = MLP() if args.model == "mlp" else CNN()
     if args.optimizer == "adam":
         optimizer = optim.Adam(model.parameters(), lr=args.lr or 1e-3)
@@ -203,6 +217,7 @@ def main(argv=None):
         model.load_state_dict(ckpt["model_state_dict"])
         optimizer.load_state_dict(ckpt["optimizer_state_dict"])
         scheduler.load_state_dict(ckpt["scheduler_state_dict"])
+        scaler.load_state_dict(ckpt["scaler_state_dict"])
         genesis.set_rng_state(ckpt["rng_state"])
         gen.set_state(ckpt["loader_rng_state"])
         start_epoch = ckpt["epoch"] + 1
@@ -215,9 +230,11 @@ def main(argv=None):
         t0, seen, running = time.perf_counter(), 0, 0.0
         for i, (x, y) in enumerate(train_loader):
             optimizer.zero_grad()
-            loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
+            with amp():
+                loss = criterion(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             if args.scheduler == "cosine":
                 scheduler.step()
             running += loss.item() * len(y)
@@ -227,7 +244,7 @@ def main(argv=None):
                       f"lr={scheduler.get_last_lr():.6f}", flush=True)
         if args.scheduler == "step":
             scheduler.step()
-        test_loss, test_acc = evaluate(model, test_loader)
+        test_loss, test_acc = evaluate(model, test_loader, amp)
         print(f"epoch {epoch}: train loss {running / seen:.4f}, test loss {test_loss:.4f}, "
               f"test accuracy {100 * test_acc:.2f}% ({time.perf_counter() - t0:.2f} s)")
         os.makedirs(os.path.dirname(args.checkpoint) or ".", exist_ok=True)
@@ -235,6 +252,7 @@ def main(argv=None):
             "model_state_dict": model.state_dict(),
             "optimizer_state_dict": optimizer.state_dict(),
             "scheduler_state_dict": scheduler.state_dict(),
+            "scaler_state_dict": scaler.state_dict(),
             "rng_state": genesis.get_rng_state(),
             "loader_rng_state": gen.get_state(),
             "epoch": epoch, "loss": running / seen,

@@ -38,6 +38,12 @@ __version__ = "0.1.0"
 
 from .serialization import *  # noqa: E402,F401,F403  (save, load, save/load_checkpoint)
 from . import serialization, nn, optim, utils  # noqa: E402,F401  (torch.nn after `import torch`)
+from . import amp, cuda, cpu  # noqa: E402,F401
+from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F401
+                                set_autocast_enabled, get_autocast_dtype, set_autocast_dtype,
+                                is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                clear_autocast_cache, get_autocast_cpu_dtype,
+                                get_autocast_gpu_dtype, is_autocast_cpu_enabled)
 # the nn ops PyTorch also has at top level with F's positional signature
 from .nn.functional import (relu_, selu, selu_, celu, celu_, prelu, threshold,  # noqa: E402,F401
                             threshold_, hardshrink, conv1d, conv2d, conv3d, conv_transpose1d,

@@ -5,6 +5,7 @@ import struct
 import sys
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import mnist  # noqa: E402
@@ -96,7 +97,7 @@ def test_api_reference_is_current(tmp_path, monkeypatch):
     import make_api
     monkeypatch.setattr(make_api, "HERE", str(tmp_path))
     make_api.main()
-    for name in ("api-nn.md", "api-optim.md", "api-data.md"):
+    for name in ("api-nn.md", "api-optim.md", "api-data.md", "api-amp.md"):
         with open(os.path.join(docs, name)) as f, open(tmp_path / name) as g:
             assert f.read() == g.read(), f"docs/{name} is stale: run python docs/make_api.py"
 
@@ -108,3 +109,35 @@ def test_top_level_predicates():
     assert not genesis.is_tensor(np.ones(2)) and not genesis.is_tensor([1.0])
     assert genesis.is_floating_point(x) and not genesis.is_floating_point(genesis.arange(3))
     assert not genesis.is_complex(x) and genesis.numel(x) == 6 and x.get_device() == -1
+
+
+def test_mnist_amp_trains_like_float32(tmp_path):
+    """--amp (bfloat16 autocast on the CPU) reaches float32's accuracy on the offline data."""
+    common = ["--no-download", "--data-dir", str(tmp_path / "none"), "--epochs", "2"]
+    acc32 = mnist.main(common + ["--checkpoint", str(tmp_path / "a.pth")])
+    acc16 = mnist.main(common + ["--amp", "--checkpoint", str(tmp_path / "b.pth")])
+    assert acc16 > 0.9 and abs(acc16 - acc32) < 0.03
+
+
+@pytest.mark.parametrize("use_fp16", [False, True])
+def test_amp_documented_usage_verbatim(use_fp16):
+    """The issue's script. Without a GPU, the CUDA autocast and scaler disable themselves
+    with PyTorch's warnings and the step is a plain float32 step."""
+    import warnings
+    import genesis, genesis.nn as nn, genesis.optim as optim  # noqa: E401
+    model, criterion = nn.Linear(4, 2), nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    data, target = genesis.randn(8, 4), genesis.tensor([0, 1] * 4)
+    before = model.weight.detach().clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from genesis.cuda.amp import autocast, GradScaler      # also genesis.amp.autocast / GradScaler
+        scaler = GradScaler(enabled=use_fp16)
+        with autocast(enabled=use_fp16):
+            output = model(data)
+            loss = criterion(output, target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    assert output.dtype == genesis.float32 and loss.dtype == genesis.float32
+    assert not np.allclose(model.weight.detach().numpy(), before.numpy())

@@ -8,6 +8,7 @@ from heapq import heappush as _heappush, heappop as _heappop
 from ..dtypes import _by_np
 from ..tensor import Tensor, _make
 from .grad_mode import state as _state
+from .. import autocast_state as _amp
 
 
 _counter = itertools.count()
@@ -185,6 +186,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
 
     prev = _state.grad_enabled
     _state.grad_enabled = create_graph
+    # backward ops run in the dtypes their forward ops chose: autocast is off meanwhile
+    amp_prev = None
+    if _amp._open_regions:
+        amp_prev = dict(_amp.state.enabled)
+        _amp.state.enabled.update(cpu=False, cuda=False)
     try:
         while heap:
             node = _heappop(heap)[1]
@@ -255,6 +261,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         fresh or _exclusive(g, grads, in_grads))
     finally:
         _state.grad_enabled = prev
+        if amp_prev is not None:
+            _amp.state.enabled.update(amp_prev)
         for _, node in heap:          # an error left nodes pending: drop their gradients
             node._buf = None
 

@@ -3,6 +3,7 @@
 Most primitives are NumPy's own functions, bound by name so that an op's call costs one
 attribute lookup. NumPy lacks erf, erfinv, sigmoid and rsqrt; they are written here.
 """
+import ml_dtypes
 import numpy as np
 
 from ..device import CPU
@@ -13,6 +14,8 @@ from ..device import CPU
 np.seterr(all="ignore")
 
 _f64 = np.float64
+_F64, _F32, _F16 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16)
+_LOW = (_F16, np.dtype(ml_dtypes.bfloat16))
 
 
 def device_of(x):
@@ -32,6 +35,8 @@ def empty(shape, dtype):
 
 
 def full(shape, value, dtype):
+    if type(value) is float and np.dtype(dtype) is _F16:
+        value = np.float32(value)       # double to half through float, as PyTorch
     return np.full(shape, value, dtype)
 
 
@@ -40,7 +45,7 @@ def arange(start, end, step, dtype):
 
 
 def linspace(start, end, steps, dtype):
-    return np.linspace(start, end, steps, dtype=_f64).astype(dtype)
+    return astype(np.linspace(start, end, steps, dtype=_f64), dtype)
 
 
 def eye(n, m, dtype):
@@ -52,10 +57,19 @@ def copy(x):
 
 
 def astype(x, dtype):
+    if x.dtype is _F64 and np.dtype(dtype) is _F16:
+        # PyTorch rounds double to half through float (NumPy rounds once, which differs
+        # near ties); ml_dtypes already does so for bfloat16
+        return x.astype(_F32).astype(_F16)
     return x.astype(dtype)
 
 
-copyto = np.copyto
+def copyto(dst, src, casting="same_kind", where=True):
+    if dst.dtype is _F16 and (type(src) is float or getattr(src, "dtype", None) is _F64):
+        src = np.asarray(src, _F32)        # double to half through float, as astype
+    np.copyto(dst, src, casting=casting, where=where)
+
+
 ascontiguousarray = np.ascontiguousarray
 
 negative, absolute, sign = np.negative, np.absolute, np.sign
@@ -134,7 +148,19 @@ def reciprocal(x, out=None):
     return np.divide(1, x, out=out)
 
 
+def _in_f32(fn, x, out):
+    """fn of a float16/bfloat16 x computed in float32 and rounded once, as PyTorch's CPU
+    kernels (NumPy would round after every step of fn)."""
+    r = fn(x.astype(_F32)).astype(x.dtype)
+    if out is None:
+        return r
+    np.copyto(out, r)
+    return out
+
+
 def rsqrt(x, out=None):
+    if x.dtype in _LOW:
+        return _in_f32(rsqrt, x, out)
     r = np.sqrt(x, out)
     if out is None and not x.ndim:      # NumPy gives a scalar for a 0-d input: no out=
         r = np.asarray(r)
@@ -142,6 +168,8 @@ def rsqrt(x, out=None):
 
 
 def sigmoid(x, out=None):
+    if x.dtype in _LOW:
+        return _in_f32(sigmoid, x, out)
     # 1/(1+exp(-x)) in one buffer; positional out= and += parse faster than keywords
     r = np.negative(x, out)
     if out is None and not x.ndim:      # NumPy gives a scalar for a 0-d input: no out=
@@ -235,6 +263,8 @@ def getitem(x, index):
 
 
 def setitem(x, index, value):
+    if x.dtype is _F16 and (type(value) is float or getattr(value, "dtype", None) is _F64):
+        value = np.asarray(value, _F32)    # double to half through float, as astype
     x[index] = value
 
 

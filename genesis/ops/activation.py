@@ -596,6 +596,8 @@ def glu(input, dim=-1):
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{input.shape[d]}")
     a, b = input.chunk(2, d)
+    if input._data.dtype in _LOW:     # in float32, rounded once, as torch's kernel
+        return (a.float() * b.float().sigmoid()).to(input.dtype)
     return a * b.sigmoid()
 
 
@@ -623,3 +625,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("softmin", input.ndim, _stacklevel)
     return _softmax(-input, dim, dtype=dtype)
 
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

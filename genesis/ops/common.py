@@ -11,6 +11,7 @@ FLOAT_NP = _dt.FLOAT_NP
 LOW_FLOAT_NP = {_dt.float16.np, _dt.bfloat16.np}   # computed in float32 on the CPU
 F32 = _dt.float32.np
 _BF16 = _dt.bfloat16.np
+_F16 = _dt.float16.np
 
 wrap_dim = _wrap_dim
 
@@ -58,8 +59,11 @@ def _with_scalar(t, x, s):
     ts = type(s)
     if ts is float:
         if c == 2:
-            # NumPy would promote bfloat16 with a Python float to float32
-            return x, (s if x.dtype is not _BF16 else _BF16.type(s))
+            # NumPy would promote bfloat16 with a Python float to float32, and round a
+            # double to half at once where PyTorch goes through float
+            dt = x.dtype
+            return x, (s if dt not in LOW_FLOAT_NP else
+                       _BF16.type(s) if dt is _BF16 else _F16.type(F32.type(s)))
     elif ts is int:
         if c == 1:
             lo, hi, m = INT_RANGE[x.dtype]
@@ -78,7 +82,8 @@ def _with_scalar(t, x, s):
     elif not isinstance(s, (int, float)):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
     rt = _dt.result_type(t, s).np
-    return _cast(t, rt), (s if rt is not _BF16 else _BF16.type(s))
+    return _cast(t, rt), (s if rt not in LOW_FLOAT_NP else
+                          _BF16.type(s) if rt is _BF16 else _F16.type(F32.type(s)))
 
 
 # PyTorch's C++ names of the dtypes, for the overflow error of a scalar written into a tensor
@@ -89,6 +94,19 @@ _CNAMES = {np.dtype(k): v for k, v in (
 _CNAMES[_BF16] = "c10::BFloat16"
 _FMAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): float(np.finfo(np.float32).max),
          _BF16: 3.3895313892515355e38}
+
+
+def opmath_scalar(x, b):
+    """PyTorch's CPU mul and div of a float16/bfloat16 tensor by a scalar (a Python number
+    or a 0-d tensor, the second operand) take the scalar in float32 rather than rounded to
+    the tensor's dtype, compute in float32 and round once: that float32 scalar when x (the
+    first operand's array) is low precision and b such a scalar, else None."""
+    if x.dtype in LOW_FLOAT_NP:
+        if type(b) in (float, int, bool):
+            return F32.type(b)
+        if isinstance(b, Tensor) and not b._data.ndim:
+            return b._be.astype(b._data, F32)[()]
+    return None
 
 
 def fill_scalar(v, npd, wrap=False):
@@ -258,7 +276,8 @@ def inplace(t, op, *args, prim=None, **kwargs):
     memory with the backend's ``out=`` primitive ``prim`` when given."""
     if check_inplace(t, *args):
         return commit_inplace(t, op(snapshot(t), *args, **kwargs))
-    if prim is not None and args and not kwargs:
+    # (float16/bfloat16 go out of place: the ops compute those in float32)
+    if prim is not None and args and not kwargs and t._data.dtype not in LOW_FLOAT_NP:
         x, y = pair(t, args[0])
         if x is t._data and _fits(x.shape, getattr(y, "shape", ())) and can_cast(np.result_type(x, y) if not isinstance(y, np.ndarray)
                                      else y.dtype, x.dtype):

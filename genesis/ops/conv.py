@@ -431,3 +431,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      groups=1, dilation=1):
     return _conv_t(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
                    "conv_transpose3d")
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

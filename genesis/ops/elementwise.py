@@ -9,7 +9,7 @@ from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
                      commit_inplace, snapshot, as_tensor_like, fill_scalar, write_out, CAT,
-                     FLOAT_NP, _BF16, INT_RANGE)
+                     FLOAT_NP, _BF16, INT_RANGE, LOW_FLOAT_NP, F32, opmath_scalar)
 
 # public functions, named as torch's (the star import in genesis/__init__ takes these)
 __all__ = [
@@ -32,6 +32,22 @@ _BOOL = np.dtype(np.bool_)
 
 
 # ---------------------------------------------------------------- binary arithmetic
+def _f32(be, v):
+    return be.astype(v, F32) if isinstance(v, np.ndarray) else F32.type(v)
+
+
+def _add_scaled(be, x, y, alpha, sub):
+    """x + alpha * y (x - alpha * y with ``sub``) for add/sub with alpha != 1. In float16
+    and bfloat16 as PyTorch: alpha rounded to the dtype, computed in float32, rounded once."""
+    dt = _res_dtype(x, y)
+    if dt in LOW_FLOAT_NP:
+        a = F32.type(dt.type(alpha))
+        r = (be.subtract if sub else be.add)(_f32(be, x), be.multiply(_f32(be, y), a))
+        return be.astype(r, dt)
+    y = _scaled(x, y, alpha)
+    return be.subtract(x, y) if sub else be.add(x, y)
+
+
 def _scaled(x, y, alpha):
     """y * alpha for add/sub, in the promoted dtype of x and y."""
     if type(alpha) is float:
@@ -50,7 +66,7 @@ class Add(Function):
         x, y = pair(a, b)
         ctx.alpha = alpha
         if alpha != 1:
-            y = _scaled(x, y, alpha)
+            return _add_scaled(be_of(a, b), x, y, alpha, False)
         return be_of(a, b).add(x, y)
 
     @staticmethod
@@ -76,7 +92,7 @@ class Sub(Function):
         x, y = pair(a, b)
         ctx.alpha = alpha
         if alpha != 1:
-            y = _scaled(x, y, alpha)
+            return _add_scaled(be_of(a, b), x, y, alpha, True)
         return be_of(a, b).subtract(x, y)
 
     @staticmethod
@@ -91,7 +107,14 @@ class Mul(Function):
         need = ctx.needs_input_grad
         if need:        # only when recording the graph; each operand only for the other's grad
             ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
-        return (a._be if isinstance(a, Tensor) else b._be).multiply(x, y)
+        if isinstance(a, Tensor):
+            be = a._be
+            if x.dtype in LOW_FLOAT_NP:
+                s = opmath_scalar(x, b)
+                if s is not None:
+                    return be.astype(be.multiply(x, s), x.dtype)
+            return be.multiply(x, y)
+        return b._be.multiply(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -137,7 +160,12 @@ class Div(Function):
         need = ctx.needs_input_grad
         if need:        # a only for b's gradient; Python scalars are kept as they are
             ctx.save_for_backward(a if need[1] else None, b)
-        return be_of(a, b).divide(x, y)
+        be = be_of(a, b)
+        if isinstance(a, Tensor) and x.dtype in LOW_FLOAT_NP:
+            s = opmath_scalar(x, b)
+            if s is not None:
+                return be.astype(be.divide(x, s), x.dtype)
+        return be.divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -172,6 +200,12 @@ class DivRounding(Function):
             if dt == _BOOL:
                 raise _not_implemented(f"div_{mode}", dt)
             return _int_div(be, x, y, mode)
+        if dt in LOW_FLOAT_NP:
+            # in float32, rounded once (a scalar divisor unrounded), as PyTorch
+            s = opmath_scalar(x, b) if isinstance(a, Tensor) else None
+            x, y = _f32(be, x), (_f32(be, y) if s is None else s)
+            r = be.trunc(be.divide(x, y)) if mode == "trunc" else be.floor_divide(x, y)
+            return be.astype(r, dt)
         if mode == "trunc":
             return be.trunc(be.divide(x, y))
         return be.floor_divide(x, y)
@@ -442,6 +476,10 @@ def lerp(input, end, weight, *, out=None):
     if dt not in FLOAT_NP:
         raise NotImplementedError(f'"lerp_kernel_{"tensor" if w_tensor else "scalar"}" not '
                                   f"implemented for '{SCALAR_NAMES[input.dtype]}'")
+    if dt in LOW_FLOAT_NP:      # in float32, rounded once, as PyTorch
+        w = weight.float() if w_tensor else weight
+        return write_out((input.float() + w * (end.float() - input.float())).to(input.dtype),
+                         out)
     return write_out(input + weight * (end - input), out)
 
 
@@ -452,6 +490,10 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
             raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         if rt not in FLOAT_NP:
             value = fill_scalar(value, rt)   # torch casts value to an integral result
+    rt = result_type(input, tensor1, tensor2)
+    if rt.np in LOW_FLOAT_NP:   # in float32 (value too), rounded once, as PyTorch
+        r = input.float() + value * (tensor1.float() * tensor2.float())
+        return write_out(r.to(rt), out)
     return write_out(input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2), out)
 
 
@@ -460,6 +502,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
                            "future release addcdiv will perform a true division of tensor1 and "
                            "tensor2. Use addcdiv with float tensors instead.")
+    rt = result_type(input, tensor1, tensor2)
+    if rt.np in LOW_FLOAT_NP:   # in float32 (value too), rounded once, as PyTorch
+        r = input.float() + value * (tensor1.float() / tensor2.float())
+        return write_out(r.to(rt), out)
     return write_out(input + (tensor1 / tensor2 if value == 1 else value * (tensor1 / tensor2)), out)
 
 
@@ -1139,3 +1185,7 @@ for _op, _name in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul
                    ("__ifloordiv__", "floor_divide_"), ("__iand__", "bitwise_and_"),
                    ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
     TENSOR_METHODS[_op] = TENSOR_METHODS[_name]
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)

@@ -1130,3 +1130,7 @@ TENSOR_METHODS = {
     "take": take, "take_along_dim": take_along_dim, "nonzero": nonzero, "argwhere": argwhere,
     "tril": tril, "triu": triu, "tril_": tril_, "triu_": triu_,
 }
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)

@@ -729,3 +729,7 @@ TENSOR_METHODS = {"matmul": matmul, "mm": mm, "bmm": bmm, "__matmul__": matmul,
                   "matrix_power": matrix_power}
 for _fn in (addmm, addmv, addr, addbmm, baddbmm):
     TENSOR_METHODS[_fn.__name__ + "_"] = _make_inplace(_fn)
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)

@@ -4,6 +4,7 @@ import math
 
 from ..autograd.function import Function
 from .linalg import einsum
+from .common import LOW_FLOAT_NP, F32
 
 __all__ = ["linear", "bilinear"]
 
@@ -24,9 +25,14 @@ class _Linear(Function):
         xa = x._data
         # the row count spelled out: -1 is ambiguous when there are no features
         x2 = be.reshape(xa, (math.prod(xa.shape[:-1]), xa.shape[-1])) if xa.ndim != 2 else xa
-        out = be.matmul(x2, be.transpose(w._data, (1, 0)))
+        wt, low = be.transpose(w._data, (1, 0)), xa.dtype in LOW_FLOAT_NP
+        if low:      # float16/bfloat16: float32 matmul and bias, rounded once (as torch)
+            x2, wt = be.astype(x2, F32), be.astype(wt, F32)
+        out = be.matmul(x2, wt)
         if b is not None:
-            be.add(out, b._data, out=out)
+            be.add(out, be.astype(b._data, F32) if low else b._data, out=out)
+        if low:
+            out = be.astype(out, xa.dtype)
         return be.reshape(out, xa.shape[:-1] + (w.shape[0],)) if xa.ndim != 2 else out
 
     @staticmethod
@@ -63,3 +69,7 @@ def bilinear(input1, input2, weight, bias=None):
     out = einsum("...i,kij,...j->...k", input1, weight, input2)
     return out if bias is None else out + bias
 
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

@@ -497,17 +497,28 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce(d, _reduction(None, None, reduction))
 
 
+def _low_dtype(input, target):
+    """The float16/bfloat16 result dtype of an elementwise loss, or None."""
+    dt = _dt.result_type(input, target)
+    return dt if dt.np in _LOW else None
+
+
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta=1.0):
     _size_warning(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    low = _low_dtype(input, target)
+    if low is not None:     # elementwise in float32, rounded once, as torch's kernel
+        input, target = input.float(), target.float()
     d = input - target
     ad = d.abs()
     if beta == 0:
-        return _reduce(ad, reduction)
-    return _reduce(where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+        loss = ad
+    else:
+        loss = where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    return _reduce(loss if low is None else loss.to(low), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -516,9 +527,14 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    low = _low_dtype(input, target)
+    if low is not None:     # elementwise in float32, rounded once, as torch's kernel
+        input, target = input.float(), target.float()
     d = input - target
     ad = d.abs()
     loss = where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    if low is not None:
+        loss = loss.to(low)
     if weight is None:
         return _reduce(loss, reduction)
     if weight.shape != input.shape:
@@ -621,3 +637,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
         out = out / input.shape[0]
     return out
 
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

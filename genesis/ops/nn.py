@@ -133,3 +133,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)

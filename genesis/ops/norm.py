@@ -397,3 +397,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         from .common import write_out
         return write_out(r, out)
     return r
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

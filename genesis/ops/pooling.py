@@ -508,3 +508,7 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool3d(input, output_size, True)
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

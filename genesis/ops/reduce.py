@@ -500,6 +500,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if input._data.dtype in _LOW:   # the root of the float32 variance, rounded once
+        v = var(input.float(), dim, unbiased, keepdim, correction=correction)
+        return _StdFromVar.apply(v).to(input.dtype)
     return _StdFromVar.apply(var(input, dim, unbiased, keepdim, correction=correction))
 
 
@@ -510,8 +513,9 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
-    return _StdFromVar.apply(v), m
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    dim, _ = _var_args(dim, unbiased, correction)
+    return s, mean(input, dim, keepdim)
 
 
 # ---------------------------------------------------------------- logsumexp
@@ -1004,3 +1008,7 @@ TENSOR_METHODS = {
     "cumsum_": lambda self, dim, *, dtype=None: _inplace(self, cumsum, dim, dtype=dtype),
     "cumprod_": lambda self, dim, *, dtype=None: _inplace(self, cumprod, dim, dtype=dtype),
 }
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)

@@ -341,7 +341,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f'"{kind}{nd}d_channels_last" not implemented for '
                                   f"'{input.dtype.scalar_name}'")
     cdt = _F32 if npd in _LOW else npd
-    y = input
+    # float16/bfloat16 stay in float32 from one axis to the next and round once, as
+    # torch's kernels that mix all axes in one pass
+    low = npd in _LOW and nd > 1 and mode in _LINEAR
+    y = input.float() if low else input
     shortcut = mode in _LINEAR or (mode == "nearest" and nd == 2)
     for i in range(nd):
         # torch copies an axis of unchanged size as it is, but for nearest in 1d/3d and
@@ -350,6 +353,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             p = _plan(mode, in_size[i], out[i], scales[i], bool(align_corners), cdt,
                       shortcut)
             y = AxisMix.apply(y, 2 + i, p, False)
+    if low:
+        return y.to(npd)
     return input.clone() if y is input else y
 
 
@@ -480,3 +485,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"= {out[0] * out[1]}, but got input.size(2)={x.shape[2]}.")
     y = Col2Im.apply(x, _geo(size, k, s, p, p, d, 1))
     return y.squeeze(0) if unbatched else y
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals())   # autocast policies (genesis/autocast_state.py)

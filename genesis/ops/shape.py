@@ -1036,3 +1036,7 @@ TENSOR_METHODS = {
     "T": property(_T), "mT": property(_mT), "H": property(_T), "mH": property(_mT),
     "_is_view": lambda self: self._base is not None,
 }
+
+
+from ..autocast_state import wrap_autocast  # noqa: E402
+wrap_autocast(globals(), TENSOR_METHODS)   # autocast policies (genesis/autocast_state.py)
