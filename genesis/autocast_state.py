@@ -192,10 +192,21 @@ def autocast_op(name, fn):
     return op
 
 
+# Entries whose only policy is CUDA's change nothing while no CUDA tensor can exist, but a
+# wrapper costs ~0.2 us a call (exp, sum, pow, ... are hot): they are wrapped once there is
+# a CUDA backend (issue 5 sets this before the ops modules load). Ops Genesis composes of
+# lower-precision ops (mv of matmul, bilinear of einsum) are wrapped regardless, so that
+# their parts run with autocast off as PyTorch's single kernels do.
+WRAP_CUDA_ONLY = False
+_COMPOSED = {"mv", "addmv", "addr", "dot", "vdot", "bilinear"}
+
+
 def wrap_autocast(namespace, methods=None):
     """Wrap every function of ``namespace`` (a module's globals) named in POLICY, and the
     entries of the Tensor method table ``methods`` bound to the same function."""
-    for name in POLICY:
+    for name, (cpu, _) in POLICY.items():
+        if cpu is None and name not in _COMPOSED and not WRAP_CUDA_ONLY:
+            continue
         fn = namespace.get(name)
         if fn is None or not callable(fn) or hasattr(fn, "_autocast_policy"):
             continue

@@ -17,6 +17,7 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "ful
 
 _py_range = range
 _f64 = np.dtype(np.float64)
+_F16 = np.dtype(np.float16)
 
 
 def _be(device):
@@ -45,10 +46,14 @@ def _infer_np(data, dtype):
     npd = None if dtype is None else _dt.to_dtype(dtype).np
     if isinstance(data, Tensor):
         arr = data._be.to_host(data._data)
+        if npd is _F16 and arr.dtype is _f64:
+            return _cpu.astype(arr, npd)
         return np.array(arr, dtype=npd, order="C")
     if isinstance(data, (np.ndarray, np.generic)):
         if npd is None:
             _dt.from_numpy_dtype(data.dtype)
+        elif npd is _F16 and data.dtype is _f64:
+            return _cpu.astype(np.asarray(data), npd)
         return np.array(data, dtype=npd, order="C")
     if npd in INT_RANGE and isinstance(data, (int, float, np.generic)):
         return np.array(_fit(data.item() if isinstance(data, np.generic) else data, npd),
@@ -59,6 +64,8 @@ def _infer_np(data, dtype):
     if has_tensor:
         data = _unwrap(data, npd.kind in "biu")
     try:
+        if npd is _F16:     # Python floats are doubles: to half through float, as torch
+            return np.array(data, dtype=np.float32).astype(npd)
         return np.array(data, dtype=npd)
     except (ValueError, TypeError, OverflowError) as e:
         if npd in INT_RANGE and not _ragged(data):   # out of range: PyTorch's rules

@@ -280,3 +280,18 @@ def test_cpu_grad_scaler_alias():
     with pytest.warns(FutureWarning, match=r"torch.cpu.amp.GradScaler\(args...\)` is deprecated"):
         s = genesis.cpu.amp.GradScaler(init_scale=4.0)
     assert s.is_enabled() and s.get_scale() == 4.0
+
+
+def test_every_cpu_policy_op_is_hooked():
+    """Each public function with a CPU policy (or composed of policy ops) carries the
+    autocast wrapper, under every name it is reachable by."""
+    from genesis import autocast_state as s
+    import genesis.nn.functional as F
+    missing = []
+    for name, (cpu, _) in s.POLICY.items():
+        if cpu is None and name not in s._COMPOSED:
+            continue
+        found = [getattr(m, name) for m in (genesis, F, genesis.Tensor) if hasattr(m, name)]
+        assert found, f"{name} is in the policy table but genesis has no such function"
+        missing += [name for f in found if not hasattr(f, "_autocast_policy")]
+    assert not missing

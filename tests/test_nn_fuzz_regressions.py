@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import genesis
-import genesis.nn as nn
 import genesis.nn.functional as F
 from oracle import check, rand, needs_torch, torch
 
