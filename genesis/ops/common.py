@@ -136,7 +136,7 @@ def fill_scalar(v, npd, wrap=False):
         return v + m if v < lo else v
     if npd in _FMAX and _FMAX[npd] < abs(v) < float("inf"):
         raise RuntimeError(f"value cannot be converted to type {_CNAMES[npd]} without overflow")
-    return v
+    return F32.type(v) if npd is _F16 and type(v) is float else v   # half through float
 
 
 def _cast(t, npd):

@@ -201,11 +201,13 @@ class DivRounding(Function):
                 raise _not_implemented(f"div_{mode}", dt)
             return _int_div(be, x, y, mode)
         if dt in LOW_FLOAT_NP:
-            # in float32, rounded once (a scalar divisor unrounded), as PyTorch
+            # as PyTorch: in float32 by a scalar divisor (unrounded); between tensors
+            # floor in float32 but trunc of the quotient rounded to the dtype
             s = opmath_scalar(x, b) if isinstance(a, Tensor) else None
-            x, y = _f32(be, x), (_f32(be, y) if s is None else s)
-            r = be.trunc(be.divide(x, y)) if mode == "trunc" else be.floor_divide(x, y)
-            return be.astype(r, dt)
+            if s is not None or mode == "floor":
+                x, y = _f32(be, x), (_f32(be, y) if s is None else s)
+                r = be.trunc(be.divide(x, y)) if mode == "trunc" else be.floor_divide(x, y)
+                return be.astype(r, dt)
         if mode == "trunc":
             return be.trunc(be.divide(x, y))
         return be.floor_divide(x, y)
@@ -315,6 +317,8 @@ class Pow(Function):
             # 0 ** y has gradient 0 in y for y >= 0; g multiplies it, as in PyTorch (an
             # inf or nan g gives nan there)
             if isinstance(a, Tensor):
+                if a._data.dtype != out._data.dtype:    # log(a) in the result's dtype, as torch
+                    a = a.to(out.dtype)
                 gb = g * where((a == 0) & (b >= 0), 0.0, out * log(a))
             else:
                 la = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
@@ -744,6 +748,9 @@ class Clamp(Function):
             rt = result_type(a, *[v for v in (lo, hi) if v is not None]).np
             if rt != x.dtype:
                 x = a._be.astype(x, rt)
+        else:       # PyTorch's overflow check; half bounds rounded through float
+            lo = lo if lo is None else fill_scalar(lo, x.dtype)
+            hi = hi if hi is None else fill_scalar(hi, x.dtype)
         r = a._be.clip(x, lo, hi)
         # NumPy clips bfloat16 in float32
         return r if r.dtype == x.dtype else a._be.astype(r, x.dtype)

@@ -2,6 +2,7 @@
 float32 results agree with torch's to round-off."""
 from .optimizer import Optimizer, check_hyperparameters, _to_scalar, _step_tensor, _zeros_like
 from ..tensor import Tensor
+from ..ops.common import LOW_FLOAT_NP as _LOW, F32 as _F32
 
 __all__ = ["Adam", "AdamW"]
 
@@ -34,6 +35,45 @@ def grad_of(opt, be, x, g, wd, maximize):
     if maximize:
         return be.negative(g, out=opt._scratch(be, x, 0))
     return g
+
+
+def _step_low(be, x, g, m, v, vmax, lr, beta1, beta2, eps, wd, decoupled, maximize, step):
+    """One Adam step on float16/bfloat16 arrays as torch's single-tensor code: each of its
+    ops computed in float32 (its scalars unrounded, an ``alpha`` or an added scalar
+    rounded to the dtype) and rounded once, where the fused path would round after every
+    NumPy step."""
+    dt = x.dtype
+    f = _F32.type
+
+    def low(a):
+        return be.astype(a, dt)
+
+    def up(a):
+        return be.astype(a, _F32)
+
+    if wd != 0 and decoupled:
+        be.copyto(x, low(be.multiply(up(x), f(1 - lr * wd))))
+    gf = up(g)
+    if maximize:
+        gf = be.negative(gf)
+    if wd != 0 and not decoupled:         # grad.add(param, alpha=wd)
+        gf = up(low(be.add(gf, be.multiply(up(x), f(dt.type(wd))))))
+    mf = up(m)                             # m.lerp_(g, 1 - beta1)
+    w = 1 - beta1
+    d = be.subtract(gf, mf)
+    be.copyto(m, low(be.add(mf, be.multiply(d, f(w))) if w < 0.5 else
+                     be.subtract(gf, be.multiply(d, f(1 - w)))))
+    vf = up(low(be.multiply(up(v), f(beta2))))     # v.mul_(beta2).addcmul_(g, g, 1 - beta2)
+    be.copyto(v, low(be.add(vf, be.multiply(be.multiply(gf, f(1 - beta2)), gf))))
+    if vmax is not None:
+        be.maximum(vmax, v, out=vmax)
+        v = vmax
+    step_size = lr / (1 - beta1 ** step)
+    bc2_sqrt = (1 - beta2 ** step) ** 0.5
+    denom = up(low(be.divide(up(low(be.sqrt(up(v)))), f(bc2_sqrt))))
+    denom = up(low(be.add(denom, f(dt.type(eps)))))
+    # p.addcdiv_(m, denom, value=-step_size)
+    be.copyto(x, low(be.add(up(x), be.divide(be.multiply(up(m), f(-step_size)), denom))))
 
 
 def check_betas(betas):
@@ -92,6 +132,13 @@ class Adam(Optimizer):
                 st = state["step"]._data
                 st += 1
                 step = float(st)
+                if x.dtype in _LOW:
+                    _step_low(be, x, p._grad._data, state["exp_avg"]._data,
+                              state["exp_avg_sq"]._data,
+                              state["max_exp_avg_sq"]._data if amsgrad else None, lr, beta1,
+                              beta2, eps, wd, decoupled, maximize, step)
+                    p._bump_version()
+                    continue
                 if wd != 0 and decoupled:
                     be.multiply(x, 1 - lr * wd, out=x)
                 g = grad_of(self, be, x, p._grad._data, 0 if decoupled else wd, maximize)
