@@ -7,6 +7,7 @@ import ml_dtypes
 import numpy as np
 
 from ..device import CPU
+from . import malloc  # noqa: F401  (keeps freed temporaries for reuse: see malloc.py)
 
 # PyTorch returns inf/nan silently; NumPy would warn on every overflow or 0/0. Setting the
 # error state once costs nothing per call, where np.errstate() around each op costs more
