@@ -3,6 +3,8 @@ order), gradients of several paths summed, broadcasting undone at each edge, lea
 accumulation without needless copies, tensor hooks, retain_grad, graph freeing."""
 import itertools
 import weakref
+
+import numpy as _np
 from heapq import heappush as _heappush, heappop as _heappop
 
 from ..dtypes import _by_np
@@ -11,6 +13,7 @@ from .grad_mode import state as _state
 from .. import autocast_state as _amp
 
 
+_ndarray = _np.ndarray
 _counter = itertools.count()
 next_seq = _counter.__next__     # creation order of graph nodes; see run_backward
 
@@ -38,6 +41,9 @@ class AccumulateGrad:
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+_AG = AccumulateGrad
 
 
 def acc_node(t):
@@ -134,7 +140,10 @@ def _check_root_grad(i, t, g):
         if t._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs "
                                f"(the output has shape {list(t.shape)})")
-        return _make(t._be.full(t._data.shape, 1, t._data.dtype))
+        d = t._data
+        if type(d) is _ndarray and not d.ndim:     # the usual scalar loss: np.full is slow
+            return _make(_np.array(1, d.dtype))
+        return _make(t._be.full(d.shape, 1, d.dtype))
     if not isinstance(g, Tensor):
         raise TypeError(f"gradients must be Tensors or None, got {type(g).__name__}")
     if g._data.shape != t._data.shape:
@@ -191,9 +200,17 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     if _amp._open_regions:
         amp_prev = dict(_amp.state.enabled)
         _amp.state.enabled.update(cpu=False, cuda=False)
+    # the next node to run when it is known to be the newest pending one (a chain of ops
+    # hands its gradient on to one input): it bypasses the heap
+    nxt = None
     try:
-        while heap:
-            node = _heappop(heap)[1]
+        while True:
+            if nxt is not None:
+                node, nxt = nxt, None
+            elif heap:
+                node = _heappop(heap)[1]
+            else:
+                break
             grads = node._buf
             node._buf = None
             if node._hooks or node._retain:
@@ -204,7 +221,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     if ks and grads[nr] is not None:
                         for k in ks:
                             results[k] = grads[nr]
-            if type(node) is AccumulateGrad:
+            if type(node) is _AG:
                 var = node._var()
                 g = grads[0]
                 if var is not None and g is not None and accumulate and (
@@ -213,11 +230,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 continue
             if runs is not None and id(node) not in runs:
                 continue
-            if node._n_out > 1 and node._materialize:
-                grads = [g if g is not None or m is None else _zeros(m)
-                         for g, m in zip(grads, node._out_meta)]
             edges = node._edges
-            in_grads = type(node).backward(node, *grads)
+            if node._n_out == 1:
+                in_grads = type(node).backward(node, grads[0])
+            else:
+                if node._materialize:
+                    grads = [g if g is not None or m is None else _zeros(m)
+                             for g, m in zip(grads, node._out_meta)]
+                in_grads = type(node).backward(node, *grads)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if len(in_grads) != len(edges):
@@ -232,31 +252,47 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             for e, g in zip(edges, in_grads):
                 if e is None or g is None:
                     continue
-                child = e[0]
-                if runs is not None and id(child) not in runs and (id(child), e[1]) \
-                        not in capture and type(child) is not AccumulateGrad:
+                child, nr, shape, dtype = e
+                if runs is not None and id(child) not in runs and (id(child), nr) \
+                        not in capture and type(child) is not _AG:
                     continue
                 gd = g._data
-                fresh = False
-                if gd.shape != e[2]:
-                    g = _sum_to(g, e[2], node)
-                    fresh = True
-                if gd.dtype is not e[3] and gd.dtype != e[3]:
-                    g = g.to(_by_np[e[3]])
-                    fresh = True
+                if gd.shape != shape or gd.dtype is not dtype:
+                    fresh = False
+                    if gd.shape != shape:
+                        g = _sum_to(g, shape, node)
+                        fresh = True
+                    if gd.dtype != dtype:
+                        g = g.to(_by_np[dtype])
+                        fresh = True
+                else:
+                    fresh = False
                 buf = child._buf
                 if buf is None:
-                    buf = child._buf = [None] * child._n_out
-                    _heappush(heap, (-child._seq, child))
-                nr = e[1]
-                if buf[nr] is None:
+                    if child._n_out == 1:
+                        child._buf = [g]
+                    else:
+                        buf = child._buf = [None] * child._n_out
+                        buf[nr] = g
+                    s = child._seq
+                    if nxt is None:
+                        if heap and -heap[0][0] > s:
+                            _heappush(heap, (-s, child))
+                        else:
+                            nxt = child
+                    elif s > nxt._seq:
+                        _heappush(heap, (-nxt._seq, nxt))
+                        nxt = child
+                    else:
+                        _heappush(heap, (-s, child))
+                elif buf[nr] is None:
                     buf[nr] = g
                 else:           # a second path into this input: sum the gradients
                     old = buf[nr]
                     g = buf[nr] = old + g if create_graph else \
                         _make(old._be.add(old._data, g._data))
                     fresh = True
-                if type(child) is AccumulateGrad:    # a hook may keep what it is given
+                if type(child) is _AG:    # a hook may keep what it is given
                     stealable[child] = child._hooks is None and (
                         fresh or _exclusive(g, grads, in_grads))
     finally:
@@ -265,6 +301,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             _amp.state.enabled.update(amp_prev)
         for _, node in heap:          # an error left nodes pending: drop their gradients
             node._buf = None
+        if nxt is not None:
+            nxt._buf = None
 
     if capture is not None:
         for k, x in enumerate(inputs):
@@ -350,6 +388,11 @@ def _as_tuple(x):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """``genesis.autograd.backward``: accumulate gradients of ``tensors`` into leaves."""
+    if type(tensors) is Tensor and inputs is None and (
+            grad_tensors is None or isinstance(grad_tensors, Tensor)):
+        # Tensor.backward(), the common case
+        run_backward((tensors,), (grad_tensors,), retain_graph, create_graph)
+        return
     tensors = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grads) != len(tensors):

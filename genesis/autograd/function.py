@@ -61,21 +61,27 @@ class Function:
                     # one edge per argument: (node, output_nr, shape, dtype) of an input
                     # that requires grad, else None; the engine reduces a broadcast
                     # gradient to that shape and casts it to that dtype
-                    edges, needs = [], []
-                    for x in args:
-                        if isinstance(x, Tensor) and x._requires_grad:
-                            if x._base is not None and x._ver[0] != x._hist_ver:
-                                refresh_view(x)
-                            fn = x.grad_fn
-                            if fn is None:
-                                fn = x._acc or acc_node(x)
-                            d = x._data
-                            edges.append((fn, x._output_nr, d.shape, d.dtype))
-                            needs.append(True)
-                        else:
-                            edges.append(None)
-                            needs.append(False)
-                    ctx._edges, ctx.needs_input_grad = edges, tuple(needs)
+                    if len(args) == 1:          # a unary op: the common case, inlined
+                        if a._base is not None and a._ver[0] != a._hist_ver:
+                            refresh_view(a)
+                        d = a._data
+                        edges = ((a.grad_fn or a._acc or acc_node(a), a._output_nr,
+                                  d.shape, d.dtype),)
+                        ctx._edges, ctx.needs_input_grad = edges, _ONE
+                    else:
+                        edges, needs = [], []
+                        for x in args:
+                            if isinstance(x, Tensor) and x._requires_grad:
+                                if x._base is not None and x._ver[0] != x._hist_ver:
+                                    refresh_view(x)
+                                d = x._data
+                                edges.append((x.grad_fn or x._acc or acc_node(x),
+                                              x._output_nr, d.shape, d.dtype))
+                                needs.append(True)
+                            else:
+                                edges.append(None)
+                                needs.append(False)
+                        ctx._edges, ctx.needs_input_grad = edges, tuple(needs)
                     ctx._seq = next_seq()
                     break
         try:
@@ -126,7 +132,8 @@ class Function:
                 if vers is None:
                     vers = [0] * len(tensors)
                 vers[i] = t._ver[0]
-        self._saved_ver = vers
+        if vers is not None or self._saved_ver is not None:    # (None: the class default)
+            self._saved_ver = vers
 
     @property
     def saved_tensors(self):
@@ -157,7 +164,8 @@ class Function:
             t = _make(data)
             t.grad_fn, t._ver = self, box
             _raise_modified(t, 0)
-        t = _make(data)
+        t = _new(Tensor) if type(data) is _ndarray else _make(data)
+        t._data = data
         t._requires_grad, t.grad_fn, t._ver = True, self, box
         return t
 
@@ -223,6 +231,7 @@ def _raise_modified(t, expected):
         "it was saved for backward; use an out-of-place op or .clone() it first.")
 
 
+_ONE = (True,)
 _PY_SCALARS = (int, float, bool)
 _ndarray = np.ndarray
 _np_generic = np.generic

@@ -7,7 +7,10 @@ PyTorch's CPU kernels do."""
 import math
 import warnings
 
+import numpy as np
+
 from ..autograd.function import Function
+from ..tensor import Tensor
 from .. import dtypes as _dt
 from .common import FLOAT_NP, LOW_FLOAT_NP as _LOW, F32 as _F32, wrap_dim
 # the in-place path (torch's leaf errors, the result written back); named so that the
@@ -79,8 +82,54 @@ def _pointwise(name, kernel, fwd, grad):
 
 
 # ---------------------------------------------------------------- ReLU family
+class Relu(Function):
+    """max(x, 0), whose backward is one op (ThresholdBackward)."""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        if a._data.dtype == _dt.bool_.np:
+            raise RuntimeError("Boolean inputs not supported for relu")
+        return a._be.maximum(a._data, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ThresholdBackward.apply(g, ctx.output)
+
+
+_SAME_SIZE_INT = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
+_MINUS1 = np.int8(-1)
+
+
+class ThresholdBackward(Function):
+    """relu's input gradient g where y > 0 (or y is NaN), else 0, given the output y.
+    The gradient's bits are ANDed with a 0/-1 integer mask: a select without branches
+    (np.where on a random mask is several times slower) that keeps inf/NaN gradients
+    where they pass and exact zeros elsewhere, as torch's threshold_backward."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(y)
+        be = g._be
+        gd, yd = g._data, y._data
+        it = _SAME_SIZE_INT.get(gd.dtype.itemsize)
+        if it is None or gd.dtype != yd.dtype or gd.shape != yd.shape:
+            return be.where(be.less_equal(yd, 0), gd.dtype.type(0), gd)
+        keep = be.add(be.less_equal(yd, 0).view(np.int8), _MINUS1)    # 0 zeroed, -1 kept
+        out = be.empty(gd.shape, gd.dtype)
+        be.bitwise_and(gd.view(it), keep, out=out.view(it))
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, = ctx.saved_tensors
+        return ThresholdBackward.apply(gg, y), None
+
+
 def relu(input, inplace=False):
-    return input.relu_() if inplace else _relu(input)
+    if inplace:
+        return input.relu_()
+    return Relu.apply(input) if isinstance(input, Tensor) else _relu(input)
 
 
 def relu_(input):
@@ -402,62 +451,100 @@ _ERFC_C = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.1862
            0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
 
-def _phi(be, x):
-    """The standard normal CDF of x (a float32 or float64 array), as a new array."""
-    if x.dtype != _F32:
-        c = be.erf(be.multiply(x, _SQRT1_2))
-        c += 1.0
-        c *= 0.5
-        return c
-    z = be.absolute(x)
+_ERFC_C_LAST = _ERFC_C[-1] - math.log(2.0)
+_BLOCK = 1 << 15
+_LOG_INV_SQRT_2PI = math.log(_INV_SQRT_2PI)
+
+
+def _phi32(be, x, t, p, z):
+    """The standard normal CDF of a float32 array x, written into t; p and z are scratch
+    arrays of x's size, and z is left holding x^2 / 2."""
+    be.absolute(x, out=z)
     z *= _SQRT1_2
-    t = be.multiply(z, 0.5)
+    be.multiply(z, 0.5, out=t)
     t += 1.0
     be.reciprocal(t, out=t)
-    p = be.multiply(t, _ERFC_C[0])
+    be.multiply(t, _ERFC_C[0], out=p)
     for k in _ERFC_C[1:-1]:
         p += k
         p *= t
-    p += _ERFC_C[-1]
+    p += _ERFC_C_LAST             # the last coefficient, with erfc's halving folded in
     z *= z
     p -= z
     be.exp(p, out=p)
-    p *= t
-    p *= 0.5                      # p = erfc(|x| / sqrt 2) / 2 = the CDF of -|x|
+    p *= t                        # p = erfc(|x| / sqrt 2) / 2 = the CDF of -|x|
     # p where x < 0, else 1 - p, blended arithmetically: where() costs several passes
     # on randomly signed data; p itself is kept exactly in the tails
-    q = be.multiply(p, -2.0)
-    q += 1.0
-    q *= be.greater_equal(x, 0)
-    q += p
-    return q
+    be.multiply(p, -2.0, out=t)
+    t += 1.0
+    t *= be.greater_equal(x, 0)
+    t += p
 
 
-_BLOCK = 1 << 15
+def _phi64(be, x, t, p, z):
+    """_phi32 for float64, through the backend's exact erf (p unused)."""
+    be.multiply(x, _SQRT1_2, out=t)
+    be.erf(t, out=t)
+    t += 1.0
+    t *= 0.5
+    be.multiply(x, x, out=z)
+    z *= 0.5
 
 
-def _blockwise(be, fn, x, *more):
-    """fn(be, x, *more) (arrays of one shape; a new array of that shape) evaluated on
-    cache-sized blocks: GELU's ~20 elementwise passes then stay in cache, twice as fast
-    as whole-array passes on large activations."""
-    if x.size <= 2 * _BLOCK:
-        return fn(be, x, *more)
-    flat = [be.reshape(be.ascontiguousarray(a), (-1,)) for a in (x,) + more]
-    out = be.empty(flat[0].shape, x.dtype)
-    for i in range(0, x.size, _BLOCK):
-        sl = slice(i, i + _BLOCK)
-        be.setitem(out, sl, fn(be, *[be.getitem(a, sl) for a in flat]))
-    return be.reshape(out, x.shape)
+def _gelu_erf(be, x, y, d, t, p, z):
+    """y = x Phi(x) and, where d is given, d = gelu'(x) = Phi(x) + x phi(x), written into
+    y and d (t, p, z: scratch arrays of x's size)."""
+    (_phi32 if x.dtype == _F32 else _phi64)(be, x, t, p, z)
+    be.multiply(t, x, out=y)
+    if d is not None:
+        be.subtract(_LOG_INV_SQRT_2PI, z, out=z)       # the pdf's 1 / sqrt(2 pi) folded in
+        be.exp(z, out=z)
+        z *= x
+        be.add(t, z, out=d)
 
 
-def _tanh_inner(be, x):
-    """tanh(k0 * (x + k1 x^3)) of GELU's tanh approximation."""
-    u = be.multiply(x, x)
-    u *= _TANH_K1
-    u += 1.0
-    u *= x
-    u *= _TANH_K0
-    return be.tanh(u, out=u)
+def _gelu_tanh(be, x, y, d, t, p, z):
+    """_gelu_erf for GELU's tanh approximation: with t = tanh(k0 (x + k1 x^3)),
+    y = x (1 + t) / 2 and d = (1 + t) / 2 + x (1 - t^2) k0 (1 + 3 k1 x^2) / 2."""
+    be.multiply(x, x, out=z)
+    be.multiply(z, _TANH_K1, out=t)
+    t += 1.0
+    t *= x
+    t *= _TANH_K0
+    be.tanh(t, out=t)
+    be.add(t, 1.0, out=p)
+    p *= 0.5
+    be.multiply(p, x, out=y)
+    if d is not None:
+        t *= t
+        be.subtract(1.0, t, out=t)
+        z *= 3 * _TANH_K1
+        z += 1.0
+        z *= x
+        z *= 0.5 * _TANH_K0
+        z *= t
+        be.add(p, z, out=d)
+
+
+def _gelu_arrays(be, kernel, x, with_grad):
+    """(gelu(x), gelu'(x) or None) of a float32/float64 array by kernel, evaluated on
+    cache-sized blocks with scratch arrays reused from block to block: GELU's ~30
+    elementwise passes then stay in cache. The derivative costs a few passes more here,
+    where backward would recompute the whole CDF."""
+    shape = x.shape
+    x = be.reshape(be.ascontiguousarray(x), (-1,))
+    n, dt = x.size, x.dtype
+    y = be.empty((n,), dt)
+    d = be.empty((n,), dt) if with_grad else None
+    m = min(n, _BLOCK)
+    scratch = [be.empty((m,), dt) for _ in range(3)]
+    get = be.getitem
+    for i in range(0, n, _BLOCK):
+        s = slice(i, min(i + _BLOCK, n))
+        if s.stop - i != m:                    # the last, shorter block
+            scratch = [get(a, slice(0, s.stop - i)) for a in scratch]
+        kernel(be, get(x, s), get(y, s), None if d is None else get(d, s), *scratch)
+    return be.reshape(y, shape), (None if d is None else be.reshape(d, shape))
 
 
 def _gelu_mode(approximate):
@@ -468,80 +555,40 @@ def _gelu_mode(approximate):
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 
-def _gelu_erf(be, x):
-    y = _phi(be, x)
-    y *= x
-    return y
-
-
-def _gelu_tanh(be, x):
-    y = _tanh_inner(be, x)
-    y += 1.0
-    y *= 0.5
-    y *= x
-    return y
-
-
-def _gelu_grad_erf(be, x, g):
-    # g * (Phi(x) + x phi(x))
-    d = be.multiply(x, x)
-    d *= -0.5
-    be.exp(d, out=d)
-    d *= x
-    d *= _INV_SQRT_2PI
-    d += _phi(be, x)
-    d *= g
-    return d
-
-
-def _gelu_grad_tanh(be, x, g):
-    # g * (0.5 (1 + t) + 0.5 x (1 - t^2) k0 (1 + 3 k1 x^2))
-    t = _tanh_inner(be, x)
-    d = be.multiply(t, t)
-    be.subtract(1.0, d, out=d)
-    du = be.multiply(x, x)
-    du *= 3 * _TANH_K1
-    du += 1.0
-    du *= x
-    du *= 0.5 * _TANH_K0
-    d *= du
-    t += 1.0
-    t *= 0.5
-    d += t
-    d *= g
-    return d
-
-
 class Gelu(Function):
     @staticmethod
     def forward(ctx, a, approx):
         x, dt = _float_input(a, "GeluKernelImpl")
         ctx.save_for_backward(a)
         ctx.approx = approx
-        return _result(a, _blockwise(a._be, _gelu_tanh if approx else _gelu_erf, x), dt)
+        y, ctx.d = _gelu_arrays(a._be, _gelu_tanh if approx else _gelu_erf, x,
+                                bool(ctx.needs_input_grad))
+        return _result(a, y, dt)
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return GeluBackward.apply(g, x, ctx.approx), None
+        return GeluBackward.apply(g, x, ctx.approx, ctx.d), None
 
 
 class GeluBackward(Function):
-    """g * gelu'(x) in one op; its own backward gives gelu''(x), so it differentiates
-    again."""
+    """g * gelu'(x) in one op (gelu'(x) as Gelu's forward computed it); its own backward
+    gives gelu''(x), so it differentiates again."""
 
     @staticmethod
-    def forward(ctx, g, a, approx):
+    def forward(ctx, g, a, approx, d=None):
         if ctx.needs_input_grad:
             ctx.save_for_backward(g, a)
         ctx.approx = approx
         be = a._be
-        x = _compute_array(a)
+        if d is None:
+            _, d = _gelu_arrays(be, _gelu_tanh if approx else _gelu_erf,
+                                _compute_array(a), True)
         gd = g._data
-        if gd.shape != x.shape:        # a 0-d input, computed as 1-d
-            gd = be.reshape(gd, x.shape)
-        d = _blockwise(be, _gelu_grad_tanh if approx else _gelu_grad_erf, x, gd)
-        return be.reshape(d, ()) if a._data.ndim == 0 else d
+        if gd.shape != d.shape:        # a 0-d input, computed as 1-d
+            gd = be.reshape(gd, d.shape)
+        r = be.multiply(d, gd)
+        return be.reshape(r, ()) if a._data.ndim == 0 else r
 
     @staticmethod
     def backward(ctx, gg):
@@ -557,7 +604,7 @@ class GeluBackward(Function):
             pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
             d1 = 0.5 * (1 + erf(x * _SQRT1_2)) + x * pdf
             d2 = pdf * (2 - x * x)
-        return gg * d1, gg * g * d2, None
+        return gg * d1, gg * g * d2, None, None
 
 
 def gelu(input, approximate="none"):

@@ -12,7 +12,9 @@ add per kernel offset (no scatter). The columns are laid out (N, C*k, L) with on
 per sample when a sample's output is large (the result then is already (N, C_out, L)),
 and (C*k, N*L) with one matmul for the whole batch when it is small (one big GEMM beats
 many small ones there, though the result needs a transposing copy); measured on the CPU.
-``_im2col`` and ``_col2im`` also serve F.unfold and F.fold (ops/resample.py).
+``_im2col`` and ``_col2im`` also serve F.unfold and F.fold (ops/resample.py). A stride-1
+input gradient in the batch-wide layout runs on the padded grid instead, where col2im is
+one contiguous shifted add per kernel offset (``_conv_data_flat``).
 """
 import functools
 import itertools
@@ -161,9 +163,44 @@ def _conv_fwd(be, x, w, g):
     return _y_result(be, be.matmul(wm, cm), g, n, co), cols
 
 
+def _flat_shifts(g):
+    """Per kernel offset, its shift in a flattened padded plane: with stride 1, output
+    position p (on the padded grid) reads input position p + shift."""
+    st = [math.prod(g.padded[i + 1:]) for i in range(len(g.k))]
+    return [sum(i * d * s for i, d, s in zip(o, g.dil, st)) for o, _ in g.offsets]
+
+
+def _conv_data_flat(be, gy, w, g):
+    """_conv_data for stride 1, one group, batch-wide layout: gy is placed on the
+    padded grid (zeros where no output lands), so the columns come out on that grid
+    and col2im is one contiguous shifted add per kernel offset over the whole
+    channel-major buffer (instead of short strided rows)."""
+    n, co = gy.shape[:2]
+    c, nd = w.shape[1], len(g.k)
+    sp = tuple(range(2, 2 + nd))
+    gp = be.full((co, n) + g.padded, 0, gy.dtype)
+    be.setitem(gp, _HEAD + tuple(slice(0, o) for o in g.out),
+               be.transpose(gy, (1, 0) + sp))
+    M = n * math.prod(g.padded)
+    cols = be.matmul(_mT(be, be.reshape(w, (co, c * g.kn))), be.reshape(gp, (co, M)))
+    cols = be.reshape(cols, (c, g.kn, M))
+    gxp = be.full((c, M), 0, cols.dtype)
+    for j, s in enumerate(_flat_shifts(g)):
+        # positions past M - s are on the grid's edges, where the columns are zero
+        tgt = gxp[:, s:]
+        be.add(tgt, cols[:, j, :M - s], out=tgt)
+    gxp = be.reshape(gxp, (c, n) + g.padded)
+    return be.ascontiguousarray(be.transpose(gxp[_center(g)], (1, 0) + sp))
+
+
+_HEAD = (slice(None), slice(None))
+
+
 def _conv_data(be, gy, w, g):
     """The input gradient of conv(x, w) given gy: (N, C, *size)."""
     n, co, G = gy.shape[0], w.shape[0], g.groups
+    if G == 1 and not g.nfirst and all(s == 1 for s in g.stride):
+        return _conv_data_flat(be, gy, w, g)
     kg = w.size // co
     gm = _gy_operand(be, gy, g)
     if G == 1:

@@ -61,13 +61,16 @@ def _scaled(x, y, alpha):
 
 
 class Add(Function):
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha):
-        x, y = pair(a, b)
-        ctx.alpha = alpha
+        x, y = pair(a, b)       # checks that tensors a and b share a backend
+        be = a._be if isinstance(a, Tensor) else b._be
         if alpha != 1:
-            return _add_scaled(be_of(a, b), x, y, alpha, False)
-        return be_of(a, b).add(x, y)
+            ctx.alpha = alpha
+            return _add_scaled(be, x, y, alpha, False)
+        return be.add(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -79,9 +82,12 @@ def _is_bool(v):
 
 
 class Sub(Function):
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha):
-        if _is_bool(a) or _is_bool(b):
+        if (a._data.dtype == _BOOL if isinstance(a, Tensor) else type(a) is bool) or \
+                (b._data.dtype == _BOOL if isinstance(b, Tensor) else type(b) is bool):
             if _is_bool(a) and _is_bool(b):
                 raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is "
                                    "not supported. Use the `^` or `logical_xor()` operator "
@@ -90,10 +96,11 @@ class Sub(Function):
                                "supported. If you are trying to invert a mask, use the `~` "
                                "or `logical_not()` operator instead.")
         x, y = pair(a, b)
-        ctx.alpha = alpha
+        be = a._be if isinstance(a, Tensor) else b._be
         if alpha != 1:
-            return _add_scaled(be_of(a, b), x, y, alpha, True)
-        return be_of(a, b).subtract(x, y)
+            ctx.alpha = alpha
+            return _add_scaled(be, x, y, alpha, True)
+        return be.subtract(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -666,8 +673,10 @@ class Relu(Function):
 
 
 def _u(cls):
+    apply = cls.apply
+
     def op(input, *, out=None):
-        r = cls.apply(input)
+        r = apply(input)
         return r if out is None else write_out(r, out)
     op.__name__ = cls.__name__.lower()
     return op
@@ -1104,20 +1113,24 @@ def _not_impl(op):
 
 
 # the hottest operators call their Function directly: one Python frame per operator
+# (the bound apply methods are made once, not on every call)
+_add_apply, _sub_apply, _mul_apply, _div_apply = Add.apply, Sub.apply, Mul.apply, Div.apply
+
+
 def _op_add(self, other):
-    return Add.apply(self, other, 1)
+    return _add_apply(self, other, 1)
 
 
 def _op_sub(self, other):
-    return Sub.apply(self, other, 1)
+    return _sub_apply(self, other, 1)
 
 
 def _op_mul(self, other):
-    return Mul.apply(self, other)
+    return _mul_apply(self, other)
 
 
 def _op_div(self, other):
-    return Div.apply(self, other)
+    return _div_apply(self, other)
 
 
 TENSOR_METHODS = {

@@ -5,7 +5,8 @@ Windowed pools walk the kernel offsets: each offset is one strided slice of the 
 input, so a pool is kernel-size passes of whole-array NumPy work. Max pooling keeps, per
 output, the offset of the first maximum (torch's index choice); its backward adds the
 gradient back through the same slices where that offset won, and that backward's own
-backward gathers through them again, so double backward works. Average pooling is a
+backward gathers through them again, so double backward works (the common 2x2
+stride-2 pool has a pairwise fast path, _max_2x2/_scatter_2x2). Average pooling is a
 window sum scaled by torch's divisor; its backward is the adjoint sum, and vice versa.
 """
 import itertools
@@ -65,13 +66,73 @@ class MaxPool(Function):
     def forward(ctx, a, g, want_idx):
         be = a._be
         x = a._data
-        m, arg = _max_offsets(be, x, g, x.dtype in FLOAT_NP)
+        isf = x.dtype in FLOAT_NP
+        r = _max_2x2(be, x, g, isf) if _fast_2x2(g) else None
+        m, arg = r if r is not None else _max_offsets(be, x, g, isf)
         ctx.geo, ctx.arg = g, arg
         return (m, _indices(be, arg, g)) if want_idx else m
 
     @staticmethod
     def backward(ctx, gy, gi=None):
         return MaxPoolScatter.apply(gy, ctx.geo, ctx.arg), None, None
+
+
+def _fast_2x2(g):
+    """Whether g is a 2x2 window with stride 2 and no padding or dilation (the common
+    pool), which has a pairwise fast path."""
+    return (g.k == (2, 2) and g.stride == (2, 2) and g.dil == (1, 1) and not any(g.lo)
+            and not any(g.hi))
+
+
+def _max_2x2(be, x, g, isf):
+    """A 2x2 stride-2 max pool in pairs: the max of each column pair (strided reads),
+    then of each row pair of that (contiguous rows). The first maximum's offset
+    (row-major: 2 * row + col) follows from the strict comparisons of each pair:
+    col = right > left, row = bottom > top. None when a NaN needs _max_offsets'
+    NaN rule."""
+    H, W = 2 * g.out[0], 2 * g.out[1]
+    left, right = x[:, :, :H, 0:W:2], x[:, :, :H, 1:W:2]
+    mw = be.maximum(left, right)
+    col = be.greater(right, left).view(np.int8)
+    top, bot = mw[:, :, 0::2], mw[:, :, 1::2]
+    row = be.greater(bot, top).view(np.int8)
+    m = be.maximum(top, bot)
+    if isf and be.any(be.isnan(m)):
+        return None
+    ct, cb = col[:, :, 0::2], col[:, :, 1::2]
+    arg = be.subtract(cb, ct)             # row ? 2 + col_bottom : col_top
+    be.add(arg, _TWO, out=arg)
+    be.multiply(arg, row, out=arg)
+    be.add(arg, ct, out=arg)
+    return m, arg
+
+
+_TWO = np.int8(2)
+_SAME_SIZE_INT = {1: np.dtype(np.int8), 2: np.dtype(np.int16), 4: np.dtype(np.int32),
+                  8: np.dtype(np.int64)}
+
+
+def _scatter_2x2(be, y, g, arg):
+    """MaxPoolScatter for the 2x2 fast path: per offset, the gradient's bits ANDed with
+    a 0/-1 mask of where that offset won (branch-free, unlike a select on a random mask;
+    inf/NaN gradients reach only their winners). None where the dtype has no integer
+    of its size."""
+    it = _SAME_SIZE_INT.get(y.dtype.itemsize)
+    if it is None or y.shape != arg.shape:
+        return None
+    n, c = y.shape[:2]
+    H, W = g.size
+    if H % 2 or W % 2:       # floor mode leaves a last row/column no window reaches
+        gx = be.full((n, c, H, W), 0, y.dtype)
+    else:
+        gx = be.empty((n, c, H, W), y.dtype)
+    gxi, yi = gx.view(it), y.view(it)
+    for j in range(4):
+        mask = be.equal(arg, np.int8(j)).view(np.int8)
+        be.negative(mask, out=mask)
+        r, s = divmod(j, 2)
+        be.bitwise_and(yi, mask, out=gxi[:, :, r:2 * g.out[0]:2, s:2 * g.out[1]:2])
+    return gx
 
 
 def _max_offsets(be, x, g, isf, nan_aware=False):
@@ -113,6 +174,10 @@ class MaxPoolScatter(Function):
         ctx.geo, ctx.arg = g, arg
         be = gy._be
         y = gy._data
+        if _fast_2x2(g):
+            gx = _scatter_2x2(be, y, g, arg)
+            if gx is not None:
+                return gx
         gxp = be.full(y.shape[:2] + g.padded, 0, y.dtype)
         zero = be.full((), 0, y.dtype)
         for j, (_, sl) in enumerate(g.offsets):

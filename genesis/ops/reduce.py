@@ -147,10 +147,11 @@ def _check_grad_dtype(input, dtype):
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     if axis is not None:
         dim = axis
-    _check_grad_dtype(input, dtype)
+    if dtype is not None:
+        _check_grad_dtype(input, dtype)
     nd = input._data.ndim
     axes = _ALL_AXES[nd] if dim is None else _axes(dim, nd)
-    return Sum.apply(input, axes, keepdim, dtype)
+    return _sum_apply(input, axes, keepdim, dtype)
 
 
 def _check_float_for(name, input, dtype):
@@ -180,8 +181,13 @@ class Mean(Function):
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     if axis is not None:
         dim = axis
-    _check_float_for("mean", input, dtype)
-    return Mean.apply(input, _axes(dim, input._data.ndim), keepdim, dtype)
+    if dtype is not None or input._data.dtype not in FLOAT_NP:
+        _check_float_for("mean", input, dtype)
+    nd = input._data.ndim
+    return _mean_apply(input, _ALL_AXES[nd] if dim is None else _axes(dim, nd), keepdim, dtype)
+
+
+_sum_apply, _mean_apply = Sum.apply, Mean.apply
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
