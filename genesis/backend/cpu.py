@@ -176,8 +176,11 @@ def sigmoid(x, out=None):
     if out is None and not x.ndim:      # NumPy gives a scalar for a 0-d input: no out=
         r = np.asarray(r)
     np.exp(r, r)
-    r += 1
+    np.add(r, _ONE32, r)                # a NumPy scalar: no Python-int conversion per call
     return np.reciprocal(r, r)
+
+
+_ONE32 = np.float32(1)                  # exact in every float dtype; promotes none
 
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126

@@ -65,6 +65,10 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha):
+        if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
+            x, y = a._data, b._data
+            if x.dtype == y.dtype and a._be is b._be:   # the common case: no promotion
+                return a._be.add(x, y)
         x, y = pair(a, b)       # checks that tensors a and b share a backend
         be = a._be if isinstance(a, Tensor) else b._be
         if alpha != 1:
@@ -86,6 +90,10 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha):
+        if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
+            x, y = a._data, b._data
+            if x.dtype == y.dtype and x.dtype != _BOOL and a._be is b._be:
+                return a._be.subtract(x, y)     # the common case: no promotion
         if (a._data.dtype == _BOOL if isinstance(a, Tensor) else type(a) is bool) or \
                 (b._data.dtype == _BOOL if isinstance(b, Tensor) else type(b) is bool):
             if _is_bool(a) and _is_bool(b):
@@ -104,14 +112,25 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha), None
+        return g, (_neg_apply(g) if ctx.alpha == 1 else g * -ctx.alpha), None
 
 
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = pair(a, b)
         need = ctx.needs_input_grad
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            x, y = a._data, b._data
+            if x.dtype == y.dtype and a._be is b._be and x.dtype not in LOW_FLOAT_NP:
+                # the common case inlined: no promotion, and two saved tensors without
+                # version boxes need no versions written down (see save_for_backward)
+                if need:
+                    if a._ver or b._ver:
+                        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+                    else:
+                        ctx._saved = (a if need[1] else None, b if need[0] else None)
+                return a._be.multiply(x, y)
+        x, y = pair(a, b)
         if need:        # only when recording the graph; each operand only for the other's grad
             ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         if isinstance(a, Tensor):
@@ -128,6 +147,8 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
         if need[0] and need[1]:
+            if a is b:      # x * x: one gradient, 2 * g * x (as g*x + g*x, exactly)
+                return SquareBackward.apply(g, a), None
             return MulBackward.apply(g, a, b)
         return (g * b if need[0] else None), (g * a if need[1] else None)
 
@@ -358,7 +379,24 @@ class Square(Function):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        return g * (2 * a)
+        return SquareBackward.apply(g, a)
+
+
+class SquareBackward(Function):
+    """(g * x) * 2, the gradient of x * x, as one op; differentiable."""
+
+    @staticmethod
+    def forward(ctx, g, a):
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, a)
+        be = g._be
+        r = be.multiply(g._data, a._data)
+        return be.multiply(r, 2, r) if r.ndim else be.multiply(r, 2)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, a = ctx.saved_tensors
+        return SquareBackward.apply(gg, a), SquareBackward.apply(gg, g)
 
 
 def square(input):
@@ -537,16 +575,23 @@ def _unary(name, prim, grad, save="input", ints="float", no_bool=None):
                 x = a._be.astype(x, default_float())
             elif ints == "copy" or x.dtype == _BOOL:     # sign of a bool is itself
                 return a._be.copy(x)
-        if save == "input":
-            ctx.save_for_backward(a)
+        if save_input:
+            if a._ver:
+                ctx.save_for_backward(a)
+            else:               # no version box: nothing to write down (save_for_backward)
+                ctx._saved = (a,)
         return getattr(a._be, prim)(x)
 
-    def backward(ctx, g):
-        if save == "input":
+    save_input = save == "input"
+    if save_input:
+        def backward(ctx, g):
             return grad(g, ctx.saved_tensors[0], None)
-        if save == "output":
+    elif save == "output":
+        def backward(ctx, g):
             return grad(g, None, ctx.output)
-        return grad(g, None, None)
+    else:
+        def backward(ctx, g):
+            return grad(g, None, None)
 
     return type(name, (Function,), {"forward": staticmethod(forward),
                                     "backward": staticmethod(backward),
@@ -603,8 +648,36 @@ Neg = _unary("Neg", "negative", lambda g, x, y: -g, save=None, ints="keep",
              no_bool=(RuntimeError, "Negation, the `-` operator, on a bool tensor is not "
                       "supported. If you are trying to invert a mask, use the `~` or "
                       "`logical_not()` operator instead."))
-Abs = _unary("Abs", "absolute", lambda g, x, y: g * sign(x), ints="keep",
+Abs = _unary("Abs", "absolute", lambda g, x, y: AbsBackward.apply(g, x), ints="keep",
              no_bool=_not_for_bool("abs_cpu"))
+
+
+def _sign(be, x):
+    """PyTorch's sign of a float array: NumPy's sign(nan) is nan, PyTorch's 0. One
+    reduction finds a NaN (a sum of -1/0/1 is NaN only then) in place of isnan + where
+    on every call."""
+    r = be.sign(x)
+    s = be.sum(r)
+    if s != s:
+        r = be.where(be.isnan(x), 0, r)
+    return r
+
+
+class AbsBackward(Function):
+    """g * sign(x) as one op, with sign(nan) = 0 as PyTorch's; differentiable in g (the
+    gradient in x is 0 almost everywhere)."""
+
+    @staticmethod
+    def forward(ctx, g, a):
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(a)
+        be = g._be
+        return be.multiply(g._data, _sign(be, a._data))
+
+    @staticmethod
+    def backward(ctx, gg):
+        a, = ctx.saved_tensors
+        return AbsBackward.apply(gg, a), None
 
 
 class Sign(Function):
@@ -613,10 +686,7 @@ class Sign(Function):
         be, x = a._be, a._data
         if x.dtype == _BOOL:        # the sign of a bool is itself
             return be.copy(x)
-        r = be.sign(x)
-        if x.dtype in FLOAT_NP:     # NumPy's sign(nan) is nan, PyTorch's 0
-            r = be.where(be.isnan(x), 0, r)
-        return r
+        return _sign(be, x) if x.dtype in FLOAT_NP else be.sign(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -668,8 +738,16 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # g * mask would give inf * 0 = nan; a NaN input passes g, as in PyTorch
-        return where(ctx.output <= 0, 0.0, g)
+        # the masked select of F.relu (g * mask would give inf * 0 = nan; a NaN input
+        # passes g, as in PyTorch); activation.py imports this module, so bound lazily
+        global _threshold_backward
+        if _threshold_backward is None:
+            from .activation import ThresholdBackward
+            _threshold_backward = ThresholdBackward.apply
+        return _threshold_backward(g, ctx.output)
+
+
+_threshold_backward = None
 
 
 def _u(cls):
@@ -1115,6 +1193,7 @@ def _not_impl(op):
 # the hottest operators call their Function directly: one Python frame per operator
 # (the bound apply methods are made once, not on every call)
 _add_apply, _sub_apply, _mul_apply, _div_apply = Add.apply, Sub.apply, Mul.apply, Div.apply
+_neg_apply = Neg.apply
 
 
 def _op_add(self, other):

@@ -180,6 +180,7 @@ class _NormalizeBackward(Function):
 
 
 _EINSUM_MAX = 4096     # longest reduction summed by einsum (sequential float32 sums)
+_SUBSCRIPTS = {}       # (ndim, axes, number of arrays) -> einsum subscripts
 _LETTERS = "abcdefgh"
 
 
@@ -189,15 +190,36 @@ def _esum(be, axes, *arrays, keepdims=True):
     reductions go through the backend's pairwise sum, which keeps float32 accurate."""
     a = arrays[0]
     shape = a.shape
+    if (len(arrays) == 1 and a.ndim == 2 and type(a) is np.ndarray and len(axes) == 1
+            and shape[axes[0]] <= _EINSUM_MAX):
+        # a single 2-D sum over rows or columns: a BLAS product with ones is faster still
+        ax = axes[0]
+        one = _ones(shape[ax], a.dtype)
+        r = np.matmul(a, one) if ax == 1 else np.matmul(one, a)
+        return r.reshape((shape[0], 1) if ax == 1 else (1, shape[1])) if keepdims else r
     if type(a) is np.ndarray and math.prod(shape[i] for i in axes) <= _EINSUM_MAX:
-        s = _LETTERS[:a.ndim]
-        out = "".join(c for i, c in enumerate(s) if i not in axes)
-        r = np.einsum(",".join([s] * len(arrays)) + "->" + out, *arrays)
+        key = (a.ndim, axes, len(arrays))
+        sub = _SUBSCRIPTS.get(key)
+        if sub is None:
+            s = _LETTERS[:a.ndim]
+            out = "".join(c for i, c in enumerate(s) if i not in axes)
+            sub = _SUBSCRIPTS[key] = ",".join([s] * len(arrays)) + "->" + out
+        r = np.einsum(sub, *arrays)
     else:
         r = be.sum(arrays[0] if len(arrays) == 1 else be.multiply(*arrays), axis=axes)
     if keepdims:
         r = be.reshape(r, tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return r
+
+
+_ONES = {}
+
+
+def _ones(n, dtype):
+    o = _ONES.get((n, dtype))
+    if o is None:
+        o = _ONES[(n, dtype)] = np.ones(n, dtype)
+    return o
 
 
 def _param(p, spec, cd):
@@ -274,7 +296,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     view = _last_dims(input, ns, weight, bias, ", ")
     _check_float(input, "LayerNormKernelImpl")
     _check_params(input, weight, bias)
-    return _Normalize.apply(input, weight, bias, _Spec(view, (1,), (view[1],), eps))
+    key = (view, eps)
+    spec = _LN_SPECS.get(key)
+    if spec is None:        # specs without running statistics are immutable: reuse them
+        if len(_LN_SPECS) > 256:
+            _LN_SPECS.clear()
+        spec = _LN_SPECS[key] = _Spec(view, (1,), (view[1],), eps)
+    return _Normalize.apply(input, weight, bias, spec)
+
+
+_LN_SPECS = {}
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

@@ -90,7 +90,7 @@ def _keep(t, axes, keepdim):
 def _expand_back(g, in_shape, axes, keepdim):
     """A reduced gradient broadcast back over the reduced axes. Leading reduced axes need
     no size-1 axes put back: broadcasting aligns shapes on the right."""
-    if not keepdim and axes != tuple(range(len(axes))):
+    if not keepdim and axes != _ALL_AXES[len(axes)]:
         g = _keep(g, axes, keepdim)
     return _Expand.apply(g, in_shape)
 
@@ -126,6 +126,13 @@ class Sum(Function):
         out_dt = x.dtype if dtype is None and x.dtype in FLOAT_NP else _acc_dtype(x, dtype)
         if out_dt in _LOW:
             return a._be.sum(x, axes, _F32, keepdim).astype(out_dt)
+        # dtype=None where it changes nothing (floats: NumPy widens small ints) as NumPy
+        # parses an explicit dtype slowly
+        if out_dt is x.dtype and out_dt in FLOAT_NP:
+            if keepdim or len(axes) != x.ndim:
+                return a._be.sum(x, axes, None, keepdim)
+            # a full reduction into a 0-d array: NumPy would return a scalar to wrap
+            return a._be.sum(x, axes, None, False, a._be.empty((), out_dt))
         return a._be.sum(x, axes, out_dt, keepdim)
 
     @staticmethod
@@ -169,13 +176,39 @@ class Mean(Function):
         acc = _F32 if out_dt in _LOW else out_dt
         n = _numel(x.shape, axes)
         ctx.in_shape, ctx.axes, ctx.keepdim, ctx.n = x.shape, axes, keepdim, n
-        s = be.sum(x, axis=axes, dtype=acc, keepdims=keepdim)
+        s = be.sum(x, axes, None if acc is x.dtype and acc in FLOAT_NP else acc, keepdim)
         r = be.divide(s, n) if n else be.multiply(s, math.nan)   # mean of nothing is nan
         return r.astype(out_dt) if acc != out_dt else r
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g / ctx.n, ctx.in_shape, ctx.axes, ctx.keepdim), None, None, None
+        return MeanBackward.apply(g, ctx), None, None, None
+
+
+class MeanBackward(Function):
+    """g / n broadcast back over the reduced axes as one op: a view of the divided
+    gradient, no copy. ``m`` is the Mean node (in_shape, axes, keepdim, n)."""
+
+    @staticmethod
+    def forward(ctx, g, m):
+        ctx.m = m
+        be, gd = g._be, g._data
+        if gd.dtype in _LOW:        # in float32, rounded once, as g / n
+            d = be.astype(be.divide(be.astype(gd, _F32), m.n), gd.dtype)
+        else:
+            d = be.divide(gd, m.n)
+        axes = m.axes
+        if not m.keepdim and axes != _ALL_AXES[len(axes)]:
+            shp = list(d.shape)
+            for a in axes:
+                shp.insert(a, 1)
+            d = be.reshape(d, tuple(shp))
+        return be.broadcast_to(d, m.in_shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        m = ctx.m
+        return _sum_apply(gg, m.axes, m.keepdim, None) / m.n, None
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):

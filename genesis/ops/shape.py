@@ -128,12 +128,38 @@ def _reshape(input, shape):
     return out
 
 
+def _fits(x, shape):
+    """x's shape as ``shape`` (a -1 inferred) when NumPy can do it without a copy, else
+    None: the fast path of view/reshape; anything odd goes the checked way."""
+    if len(shape) == 1 and type(shape[0]) is tuple:
+        shape = shape[0]
+    if not shape or type(shape[0]) is not int or not x.size:
+        return None
+    arr = x.view()
+    try:
+        arr.shape = shape
+    except (ValueError, AttributeError, TypeError):
+        return None
+    fit = arr.shape
+    if fit != shape and min(shape) < -1:     # NumPy takes any negative size as -1
+        return None
+    return fit
+
+
 def reshape(input, *shape_, shape=None):
+    if shape is None:
+        fit = _fits(input._data, shape_)
+        if fit is not None:
+            return mark_view(Reshape.apply(input, fit), input, lambda b: b.reshape(fit))
     shape = shape_arg(shape_) if shape is None else shape_arg((shape,))
     return _reshape(input, _infer(shape, input._data.size))
 
 
 def view(input, *shape, size=None, dtype=None):
+    if dtype is None and size is None:
+        fit = _fits(input._data, shape)
+        if fit is not None:
+            return mark_view(Reshape.apply(input, fit), input, lambda b: b.view(fit))
     if dtype is not None:
         return _view_dtype(input, _dt.to_dtype(dtype))
     if size is not None:
@@ -268,13 +294,21 @@ def _alias(input):
 
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
-    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    d0 = dim0 if 0 <= dim0 < nd else wrap_dim(dim0, nd)
+    d1 = dim1 if 0 <= dim1 < nd else wrap_dim(dim1, nd)
     if nd < 2 or d0 == d1:
         return _alias(input)
-    perm = list(range(nd))
-    perm[d0], perm[d1] = perm[d1], perm[d0]
-    perm = tuple(perm)
-    return mark_view(Permute.apply(input, perm), input, lambda b: b.permute(perm))
+    key = (nd, d0, d1)
+    pf = _TPERM.get(key)
+    if pf is None:
+        perm = list(range(nd))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        perm = tuple(perm)
+        pf = _TPERM[key] = (perm, lambda b: b.permute(perm))
+    return mark_view(Permute.apply(input, pf[0]), input, pf[1])
+
+
+_TPERM = {}     # (ndim, dim0, dim1) -> (permutation, view function): built once each
 
 
 def swapaxes(input, axis0, axis1):
