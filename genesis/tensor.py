@@ -256,7 +256,10 @@ class Tensor:
         return register_tensor_hook(self, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if inputs is None and gradient is None:     # loss.backward(): straight to the engine
+            _run_backward((self,), (None,), retain_graph, create_graph)
+        else:
+            _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ---- conversion to Python and NumPy
     def item(self):
@@ -447,3 +450,4 @@ for _table in _ops.TENSOR_METHOD_TABLES:
     bind_methods(_table)
 
 from .autograd.engine import backward as _backward  # noqa: E402  (loaded by ops by now)
+from .autograd.engine import run_backward as _run_backward  # noqa: E402

@@ -74,6 +74,22 @@ def test_sdpa_matches_torch(name, dtype):
     check(_sdpa(**kw), *arrays, noncontig=name in ("plain", "causal", "float_mask_bcast"))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_large_scores_take_the_shifted_softmax(causal, dtype):
+    # scores beyond +-64 (float32) / +-600 (float64) skip the unshifted fast path; with
+    # scores in the thousands an unshifted exp would overflow
+    big = 400.0 if dtype == "float32" else 4000.0
+    q, k, v = (rand(2, 3, 5, 4, dtype=dtype, seed=s) for s in (1, 2, 3))
+    check(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
+          q * big / 10, k * 10, v,
+          fn_torch=lambda a, b, c: torch.nn.functional.scaled_dot_product_attention(
+              a, b, c, is_causal=causal))
+    out = F.scaled_dot_product_attention(*(genesis.tensor(a) for a in (q * big, k, v)),
+                                         is_causal=causal)
+    assert np.isfinite(out.numpy()).all()
+
+
 @needs_torch
 @pytest.mark.parametrize("low", ["float16", "bfloat16"])
 def test_sdpa_low_precision(low):

@@ -289,8 +289,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     buf[nr] = g
                 else:           # a second path into this input: sum the gradients
                     old = buf[nr]
-                    g = buf[nr] = old + g if create_graph else \
-                        _make(old._be.add(old._data, g._data))
+                    if create_graph:
+                        g = buf[nr] = old + g
+                    else:
+                        g = buf[nr] = _make(old._be.add(old._data, g._data))
                     fresh = True
                 if type(child) is _AG:    # a hook may keep what it is given
                     stealable[child] = child._hooks is None and (

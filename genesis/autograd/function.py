@@ -10,6 +10,17 @@ from .grad_mode import state as _state
 _new = object.__new__
 
 
+def _edge(x):
+    """The graph edge (node, output_nr, shape, dtype) into argument x, or None when x is
+    not a tensor requiring grad; a view whose base changed in place is refreshed first."""
+    if isinstance(x, Tensor) and x._requires_grad:
+        if x._base is not None and x._ver[0] != x._hist_ver:
+            refresh_view(x)
+        d = x._data
+        return (x.grad_fn or x._acc or acc_node(x), x._output_nr, d.shape, d.dtype)
+    return None
+
+
 class Function:
     """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` static methods
     and call ``apply``. Built-in ops' forwards return backend arrays; custom ones return
@@ -31,6 +42,9 @@ class Function:
     _buf = None              # incoming gradients while pending in the engine
     needs_input_grad = ()
     _array_forward = False   # set for genesis's own ops, whose forwards compute on arrays
+    # 1: only the first argument can be a tensor (the others are dims, flags, dtypes), so
+    # apply records its edge alone and pads the rest with None
+    _tensor_args = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -61,27 +75,34 @@ class Function:
                     # one edge per argument: (node, output_nr, shape, dtype) of an input
                     # that requires grad, else None; the engine reduces a broadcast
                     # gradient to that shape and casts it to that dtype
-                    if len(args) == 1:          # a unary op: the common case, inlined
+                    n = len(args)
+                    if n == 1 or cls._tensor_args == 1 and a is args[0]:
+                        # one tensor argument (a unary op, or a reduction whose other
+                        # arguments are dims and flags): the common case, inlined
                         if a._base is not None and a._ver[0] != a._hist_ver:
                             refresh_view(a)
                         d = a._data
                         edges = ((a.grad_fn or a._acc or acc_node(a), a._output_nr,
                                   d.shape, d.dtype),)
-                        ctx._edges, ctx.needs_input_grad = edges, _ONE
+                        if n == 1:
+                            ctx._edges, ctx.needs_input_grad = edges, _ONE
+                        else:
+                            ctx._edges, ctx.needs_input_grad = edges + _PAD[n], _FIRST[n]
+                    elif n == 2 or n == 3 and not (isinstance(args[2], Tensor)
+                                                   and args[2]._requires_grad):
+                        # a binary op (with a scalar third argument such as add's
+                        # alpha): unrolled, the next common case
+                        ex, ey = _edge(args[0]), _edge(args[1])
+                        if n == 2:
+                            edges = ctx._edges = (ex, ey)
+                            ctx.needs_input_grad = (ex is not None, ey is not None)
+                        else:
+                            edges = ctx._edges = (ex, ey, None)
+                            ctx.needs_input_grad = (ex is not None, ey is not None, False)
                     else:
-                        edges, needs = [], []
-                        for x in args:
-                            if isinstance(x, Tensor) and x._requires_grad:
-                                if x._base is not None and x._ver[0] != x._hist_ver:
-                                    refresh_view(x)
-                                d = x._data
-                                edges.append((x.grad_fn or x._acc or acc_node(x),
-                                              x._output_nr, d.shape, d.dtype))
-                                needs.append(True)
-                            else:
-                                edges.append(None)
-                                needs.append(False)
-                        ctx._edges, ctx.needs_input_grad = edges, tuple(needs)
+                        edges = [_edge(x) for x in args]
+                        ctx._edges = edges
+                        ctx.needs_input_grad = tuple(e is not None for e in edges)
                     ctx._seq = next_seq()
                     break
         try:
@@ -103,6 +124,12 @@ class Function:
                 out = _asarray(out)      # NumPy returns scalars for full reductions
             elif edges is None:
                 if type(out) is tuple:
+                    if len(out) == 2 and type(out[0]) is _ndarray and \
+                            type(out[1]) is _ndarray:   # a fused two-gradient backward op
+                        t, u = _new(Tensor), _new(Tensor)
+                        t._data, u._data = out
+                        t._requires_grad = u._requires_grad = False
+                        return t, u
                     return tuple([_plain(o) for o in out])
                 return _plain(out)
             else:
@@ -146,9 +173,14 @@ class Function:
                 "time or if you need to access saved tensors after calling backward.")
         saved = self._saved
         vers = self._saved_ver
+        if vers is None:        # all saved at version 0: the common case
+            for t in saved:
+                if isinstance(t, Tensor) and t._ver and t._ver[0]:
+                    _raise_modified(t, 0)
+            return saved
         for i, t in enumerate(saved):
             if isinstance(t, Tensor) and t._ver:
-                v = vers[i] if vers else 0
+                v = vers[i]
                 if t._ver[0] != v:
                     _raise_modified(t, v)
         return saved
@@ -232,6 +264,10 @@ def _raise_modified(t, expected):
 
 
 _ONE = (True,)
+_PAD = [(None,) * (n - 1) for n in range(1, 17)]
+_PAD.insert(0, ())
+_FIRST = [(True,) + (False,) * (n - 1) for n in range(1, 17)]
+_FIRST.insert(0, ())
 _PY_SCALARS = (int, float, bool)
 _ndarray = np.ndarray
 _np_generic = np.generic

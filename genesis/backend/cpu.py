@@ -100,7 +100,40 @@ take_along_axis, put_along_axis, concatenate = np.take_along_axis, np.put_along_
 # reductions call the ufunc's reduce directly (np.sum's Python wrapper costs more than a
 # small reduction); axis=None means all axes, as NumPy's functions
 def sum(x, axis=None, dtype=None, keepdims=False, out=None):
+    if (type(x) is np.ndarray and x.ndim == 2 and dtype is None and out is None
+            and (x.dtype is _F32 or x.dtype is _F64) and _BLAS_SUM_MIN <= x.size <= _BLAS_SUM_MAX
+            and x.flags.c_contiguous):
+        r = _blas_sum(x, axis)
+        if r is not None:
+            return r.reshape((1, -1) if axis in _ROWS else (-1, 1)) if keepdims else r
     return np.add.reduce(x, axis, dtype, out, keepdims)
+
+
+# Sums over one axis of a 2-D float array as a product with a ones vector: BLAS runs 2-5x
+# faster than NumPy's reduce here (bias gradients, row sums of short rows), and sums
+# no less accurately (NumPy adds rows one after another too; long rows, where NumPy's
+# pairwise sum is better, keep NumPy).
+_BLAS_SUM_MIN, _BLAS_SUM_MAX, _BLAS_ROW_MAX = 64, 1 << 20, 4096
+_ROWS, _COLS = (0, (0,), -2, (-2,)), (1, (1,), -1, (-1,))
+_ONES = {}
+
+
+def _blas_sum(x, axis):
+    if axis in _ROWS:
+        return np.matmul(_ones(x.shape[0], x.dtype), x)
+    if axis in _COLS and x.shape[1] <= _BLAS_ROW_MAX:
+        return np.matmul(x, _ones(x.shape[1], x.dtype))
+    return None
+
+
+def _ones(n, dt):
+    v = _ONES.get((n, dt))
+    if v is None:
+        if len(_ONES) > 256:
+            _ONES.clear()
+        v = _ONES[(n, dt)] = np.ones(n, dt)
+        v.flags.writeable = False
+    return v
 
 
 def prod(x, axis=None, dtype=None, keepdims=False, out=None):

@@ -452,7 +452,7 @@ _ERFC_C = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.1862
 
 
 _ERFC_C_LAST = _ERFC_C[-1] - math.log(2.0)
-_BLOCK = 1 << 15
+_BLOCK = 1 << 16
 _LOG_INV_SQRT_2PI = math.log(_INV_SQRT_2PI)
 
 
@@ -461,9 +461,8 @@ def _phi32(be, x, t, p, z):
     arrays of x's size, and z is left holding x^2 / 2."""
     be.absolute(x, out=z)
     z *= _SQRT1_2
-    be.multiply(z, 0.5, out=t)
-    t += 1.0
-    be.reciprocal(t, out=t)
+    be.add(z, 2.0, out=t)
+    be.divide(2.0, t, out=t)      # t = 1 / (1 + |x| / (2 sqrt 2)), in two passes
     be.multiply(t, _ERFC_C[0], out=p)
     for k in _ERFC_C[1:-1]:
         p += k

@@ -18,6 +18,10 @@ _NEG_INF = float("-inf")
 _CT = {"float32": "float", "float64": "double", "float16": "c10::Half",
        "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
        "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_ALL = slice(None)
+# scores within +-this need no shift before exp: exp(64) * 2**32 keys stays finite in
+# float32, exp(-64) is far from its denormals (float64: 600)
+_NOSHIFT = {np.dtype(np.float32): 64.0, np.dtype(np.float64): 600.0}
 _causal_cache = {}          # (backend, L, S, np dtype) -> additive (S, L) mask: 0 / -inf
 
 
@@ -25,6 +29,20 @@ def _t(be, x):
     """x with its last two axes swapped (a view)."""
     n = x.ndim
     return be.transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def _mm(be, a, b, like):
+    """a @ b; for (..., H, M, K) @ (..., H, K, N) with ``like`` (the input it stands for)
+    laid out heads-inner, (..., M, H, E) seen as (..., H, M, E), the result takes that
+    layout too, as torch's: attention's inputs then usually come from and its output and
+    gradients go back to (B, L, H * E) tensors, and the reshapes around it are views
+    rather than copies."""
+    n = a.ndim
+    if (n < 3 or like.ndim < 3 or a.shape[:-2] != b.shape[:-2]
+            or like.strides[-3] >= like.strides[-2]):
+        return be.matmul(a, b)
+    buf = be.empty(a.shape[:-3] + (a.shape[-2], a.shape[-3], b.shape[-1]), a.dtype)
+    return be.matmul(a, b, out=be.transpose(buf, tuple(range(n - 3)) + (n - 2, n - 3, n - 1)))
 
 
 def _causal_t(be, L, S, npd):
@@ -68,7 +86,16 @@ class _Sdpa(Function):
             st = be.matmul(ka, qt)                             # (..., S, L)
         except ValueError:
             raise broadcast_error(tuple(qa.shape[:-2]), tuple(ka.shape[:-2])) from None
-        masked = False
+        masked = False      # whether a query may see no key at all
+        # softmax(x) = exp(x - c) / sum(exp(x - c)) for any c per query; the usual c, the
+        # query's max, costs two passes over the scores, and two global extrema cost a
+        # fraction of one: when every score is within +-_NOSHIFT no exp overflows (a sum
+        # of S of them neither) nor underflows a whole query to 0, and c = 0 will do
+        shift = True
+        if mask is None and st.size:
+            lim = _NOSHIFT.get(cd)
+            if lim is not None and be.amax(st) <= lim and be.amin(st) >= -lim:
+                shift = False
         if mask is not None:
             m = mask._data
             if m.dtype == np.bool_:
@@ -83,16 +110,18 @@ class _Sdpa(Function):
                 raise _mask_error(st.shape[:-2] + (L, S), m.shape) from None
             masked = True
         elif is_causal:
+            # query 0 always sees key 0: no fully masked query
             be.add(st, _causal_t(be, L, S, cd), out=st)
-            masked = True
         # softmax over the keys (axis -2), in place
         if S:
-            mx = be.amax(st, axis=-2, keepdims=True)
-            if masked:
-                # a fully masked query has max -inf: shift it by a finite number instead
-                # so that its exps are 0 (not nan) and it attends to nothing, as torch
-                be.maximum(mx, cd.type(np.finfo(cd).min), out=mx)
-            be.subtract(st, mx, out=st)
+            if shift:
+                mx = be.amax(st, axis=-2, keepdims=True)
+                if masked:
+                    # a fully masked query has max -inf: shift it by a finite number
+                    # instead so that its exps are 0 (not nan) and it attends to nothing,
+                    # as torch
+                    be.maximum(mx, cd.type(np.finfo(cd).min), out=mx)
+                be.subtract(st, mx, out=st)
             be.exp(st, out=st)
         # sums as products with a ones vector: BLAS sums several times faster than
         # NumPy's reduction does
@@ -111,11 +140,20 @@ class _Sdpa(Function):
             pt = be.multiply(st, keep)
             if dropout_p < 1:
                 be.multiply(pt, cd.type(1.0 / (1.0 - dropout_p)), out=pt)
+        vx = None
+        if keep is None:
+            # v copied once into a [v, -1] buffer: backward's product for dp - r uses it
+            # whole, and the product below runs faster on it than on a strided view
+            Ev = va.shape[-1]
+            vx = be.empty(va.shape[:-1] + (Ev + 1,), cd)
+            be.copyto(be.getitem(vx, (Ellipsis, slice(0, Ev))), va)
+            be.setitem(vx, (Ellipsis, Ev), cd.type(-1))
+            va = be.getitem(vx, (Ellipsis, slice(0, Ev)))
         try:
-            out = be.matmul(_t(be, pt), va)
+            out = _mm(be, _t(be, pt), va, q._data)
         except ValueError:
             raise broadcast_error(tuple(st.shape[:-2]), tuple(va.shape[:-2])) from None
-        ctx.info = (scale, dropout_p)
+        ctx.info = (scale, dropout_p, vx)
         # the probabilities travel with the saved tensors so that backward frees them
         ctx.save_for_backward(q, k, v, mask if mask is not None and mask._requires_grad
                               else None, st, pt, keep)
@@ -137,29 +175,37 @@ class _SdpaBackward(Function):
 
     @staticmethod
     def forward(ctx, g, q, k, v, m, st_info):
-        st, pt, keep, oa, scale, dropout_p = st_info
+        st, pt, keep, oa, scale, dropout_p, vx = st_info
         be = g._be
         ga, qa, ka, va = g._data, q._data, k._data, v._data
         cd = st.dtype
         if ga.dtype != cd:
             ga, qa, ka, va, oa = (be.astype(x, cd) for x in (ga, qa, ka, va, oa))
-        dv = be.matmul(pt, ga)
-        gt = be.empty(ga.shape[:-2] + (ga.shape[-1], ga.shape[-2]), cd)
-        be.copyto(gt, _t(be, ga))
-        dpt = be.matmul(va, gt)                              # (..., S, L)
-        if keep is not None:
-            be.multiply(dpt, keep, out=dpt)
-            if dropout_p < 1:
-                be.multiply(dpt, cd.type(1.0 / (1.0 - dropout_p)), out=dpt)
+        dv = _mm(be, pt, ga, v._data)
+        L, Ev = ga.shape[-2], ga.shape[-1]
         # softmax backward: ds = p * (dp - r), r = the sum over keys of dp * p, which
         # equals the sum of g * out over features (flash attention's identity): a pass
         # over (L, Ev) rather than (S, L)
-        r = be.matmul(be.multiply(ga, oa), be.full((oa.shape[-1], 1), 1, cd))
-        be.subtract(dpt, _t(be, r), out=dpt)
+        r = _rowdot(be, ga, oa)
+        if keep is None:
+            # dp - r as one product, [v, -1] @ [g^T; r] (forward made [v, -1]): no pass
+            # over the scores
+            gt = be.empty(ga.shape[:-2] + (Ev + 1, L), cd)
+            be.copyto(be.getitem(gt, (Ellipsis, slice(0, Ev), _ALL)), _t(be, ga))
+            be.copyto(be.getitem(gt, (Ellipsis, Ev, _ALL)), r)
+            dpt = be.matmul(vx, gt)                          # (..., S, L)
+        else:
+            gt = be.empty(ga.shape[:-2] + (Ev, L), cd)
+            be.copyto(gt, _t(be, ga))
+            dpt = be.matmul(va, gt)
+            be.multiply(dpt, keep, out=dpt)
+            if dropout_p < 1:
+                be.multiply(dpt, cd.type(1.0 / (1.0 - dropout_p)), out=dpt)
+            be.subtract(dpt, be.reshape(r, r.shape[:-1] + (1, L)), out=dpt)
         be.multiply(dpt, st, out=dpt)                        # ds, keys-major
-        dq = be.matmul(_t(be, dpt), ka)
+        dq = _mm(be, _t(be, dpt), ka, q._data)
         be.multiply(dq, cd.type(scale), out=dq)
-        dk = be.matmul(dpt, qa)
+        dk = _mm(be, dpt, qa, k._data)
         be.multiply(dk, cd.type(scale), out=dk)
         if ctx.needs_input_grad:
             ctx.save_for_backward(g, q, k, v, m, st, pt, keep)
@@ -201,6 +247,14 @@ class _SdpaBackward(Function):
         gq = (gs.matmul(k) + ds.matmul(ak.to(dt))) * scale
         gk = (gs.transpose(-2, -1).matmul(q) + ds.transpose(-2, -1).matmul(aq.to(dt))) * scale
         return gg, gq, gk, gv, (gs if m is not None else None), None
+
+
+def _rowdot(be, a, b):
+    """The sum over the last axis of a * b, shape a.shape[:-1]: NumPy's einsum fuses the
+    product with the sum."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return np.einsum("...i,...i->...", a, b)
+    return be.sum(be.multiply(a, b), axis=-1)
 
 
 def _mask_error(scores, mask):

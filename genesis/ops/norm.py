@@ -4,7 +4,8 @@ batch_norm, instance_norm, normalize.
 All of layer/rms/group/batch/instance norm are one fused op, ``_Normalize``: the input is
 viewed as some shape, statistics are taken over some axes of that view, and the optional
 affine weight and bias broadcast against it. Its forward is a few in-place NumPy passes
-that keep the normalized input and 1/std; its backward is one op (``_NormalizeBackward``)
+that keep the normalized input and 1/std (layer and RMS norm, normalized over the rows of
+a 2-D view, take a path with fewer passes: _rows_forward / _rows_backward); its backward is one op (``_NormalizeBackward``)
 giving the input, weight and bias gradients together, whose own backward is written in
 genesis ops so that double backward works."""
 import math
@@ -25,12 +26,15 @@ class _Spec:
     weight and bias take to broadcast against the view and ``waxes`` the axes their
     gradients sum over. ``centered`` is False for RMS norm (no mean is subtracted).
     ``running`` is (running_mean, running_var, momentum, channels) to update, or None."""
-    __slots__ = ("view", "axes", "wview", "waxes", "n", "eps", "centered", "running")
+    __slots__ = ("view", "axes", "wview", "waxes", "n", "eps", "centered", "running", "rows")
 
     def __init__(self, view, axes, wview, eps, centered=True, running=None):
         self.view, self.axes, self.wview, self.eps = view, axes, wview, eps
         self.centered, self.running = centered, running
         self.n = math.prod(view[a] for a in axes)
+        # a 2-D view normalized over short rows (layer/rms norm): _rows_forward's fast path
+        self.rows = (len(view) == 2 and axes == (1,) and running is None
+                     and view[1] <= _EINSUM_MAX)
         self.waxes = tuple(i for i in range(len(view))
                            if wview is None or i < len(view) - len(wview)
                            or wview[i - len(view) + len(wview)] == 1)
@@ -51,6 +55,10 @@ class _Normalize(Function):
         X = be.reshape(x._data, spec.view)
         if cd != dt:
             X = be.astype(X, cd)
+        if spec.rows and X.size and type(X) is np.ndarray:
+            y = _rows_forward(ctx, be, x, X, weight, bias, spec, cd)
+            y = be.reshape(y, x._data.shape)
+            return y if cd == dt else be.astype(y, dt)
         axes, inv_n = spec.axes, 1.0 / spec.n if spec.n else float("nan")
         if spec.centered:
             mean = _esum(be, axes, X)
@@ -79,7 +87,7 @@ class _Normalize(Function):
             y = be.copy(xh) if ctx.needs_input_grad else xh
         if ctx.needs_input_grad:
             ctx.save_for_backward(x, weight)
-            ctx.xh, ctx.r, ctx.spec = xh, r, spec
+            ctx.xh, ctx.r, ctx.spec, ctx.rows = xh, r, spec, False
             if bias is not None:
                 ctx.bshape = bias._data.shape
         y = be.reshape(y, x._data.shape)
@@ -100,32 +108,17 @@ class _NormalizeBackward(Function):
     @staticmethod
     def forward(ctx, g, x, w, fctx, needs):
         be = g._be
-        spec, xh, r = fctx.spec, fctx.xh, fctx.r
+        spec, xh = fctx.spec, fctx.xh
         dt = x._data.dtype
         cd = xh.dtype
         G = be.reshape(g._data, spec.view)
         if G.dtype != cd:
             G = be.astype(G, cd)
-        waxes, wshape = spec.waxes, (w.shape if w is not None else None)
-        dw = db = dx = None
-        if needs[1] and w is not None:
-            dw = be.reshape(_esum(be, waxes, G, xh, keepdims=False), wshape)
-        if needs[2]:
-            db = be.reshape(_esum(be, waxes, G, keepdims=False), fctx.bshape)
-        if needs[0]:
-            inv_n = 1.0 / spec.n if spec.n else 0.0     # n == 0: dx is empty
-            gh = be.multiply(G, _param(w, spec, cd)) if w is not None else G
-            m2 = _esum(be, spec.axes, gh, xh)
-            m2 *= inv_n
-            if spec.centered:
-                m1 = _esum(be, spec.axes, gh)
-                m1 *= inv_n
-                # gh may be g's own memory (no weight): never written
-                dx = be.subtract(gh, m1, out=None if gh is G else gh)
-            else:
-                dx = be.copy(gh) if gh is G else gh
-            dx -= be.multiply(xh, m2)
-            dx *= r
+        if fctx.rows:
+            dx, dw, db = _rows_backward(be, G, w, fctx, needs, cd)
+        else:
+            dx, dw, db = _generic_backward(be, G, w, fctx, needs, cd)
+        if dx is not None:
             dx = be.reshape(dx, x._data.shape)
             if cd != dt:
                 dx = be.astype(dx, dt)
@@ -177,6 +170,101 @@ class _NormalizeBackward(Function):
         if grad_g is not None:
             grad_g = grad_g.reshape(g.shape)
         return grad_g, grad_x, grad_w, None, None
+
+
+def _rows_forward(ctx, be, x, X, weight, bias, spec, cd):
+    """_Normalize.forward for an (M, N) view normalized over its rows, in fewer full passes
+    than the generic path: y = xc * outer(r, w) + b with xc = x - mean. Keeps xc, r and
+    outer(r, w) for _rows_backward."""
+    M, N = X.shape
+    inv_n = 1.0 / N
+    if spec.centered:
+        mean = be.matmul(X, _ones(N, cd))           # BLAS row sums beat np.sum here
+        mean *= inv_n
+        xc = be.subtract(X, mean.reshape(M, 1))
+    else:
+        xc = X
+    r = np.einsum("ij,ij->i", xc, xc)
+    r *= inv_n
+    r += spec.eps
+    be.rsqrt(r, out=r)
+    if weight is not None:
+        # outer(r, w) costs one write-only pass, and _rows_backward reuses it
+        A = np.einsum("i,j->ij", r, _param(weight, spec, cd))
+        y = be.multiply(xc, A)
+    else:
+        A = None
+        y = be.multiply(xc, r.reshape(M, 1))
+    if bias is not None:
+        y += _param(bias, spec, cd)
+    if ctx.needs_input_grad:
+        ctx.save_for_backward(x, weight)
+        ctx.xh, ctx.r, ctx.A, ctx.spec, ctx.rows = xc, r, A, spec, True
+        if bias is not None:
+            ctx.bshape = bias._data.shape
+    return y
+
+
+def _rows_backward(be, G, w, fctx, needs, cd):
+    """_NormalizeBackward's arrays for _rows_forward. With xh = xc * r, gh = g * w,
+    m1 = sum(gh) and p = sum(gh * xc) over rows (BLAS products), the generic
+    r * (gh - m1 / n - xh * mean(gh * xh)) becomes g * outer(r, w) - r m1 / n - xc * r^3 p / n,
+    whose column factors are small (M,) arrays."""
+    xc, r, A, spec = fctx.xh, fctx.r, fctx.A, fctx.spec
+    M, N = G.shape
+    inv_n = 1.0 / N
+    wv = _param(w, spec, cd) if w is not None else _ones(N, cd)
+    dx = dw = db = None
+    P = be.multiply(G, xc) if needs[0] or (needs[1] and w is not None) else None
+    short = M <= _EINSUM_MAX        # else pairwise sums keep the column sums accurate
+    if needs[1] and w is not None:
+        # sum over rows of g * xh
+        dw = be.matmul(r, P) if short else be.sum(P * r.reshape(M, 1), (0,))
+        dw = dw.reshape(w.shape)
+    if needs[2]:
+        db = be.matmul(_ones(M, cd), G) if short else be.sum(G, (0,))
+        db = db.reshape(fctx.bshape)
+    if needs[0]:
+        a = be.matmul(P, wv)
+        a *= r
+        a *= r
+        a *= r
+        a *= inv_n
+        dx = be.multiply(G, A) if A is not None else be.multiply(G, r.reshape(M, 1))
+        if spec.centered:
+            # subtracted first, so that r * (gh - mean(gh)) cancels as exactly as before
+            c = be.matmul(G, wv)
+            c *= r
+            c *= inv_n
+            dx -= c.reshape(M, 1)
+        dx -= be.multiply(xc, a.reshape(M, 1), out=P)
+    return dx, dw, db
+
+
+def _generic_backward(be, G, w, fctx, needs, cd):
+    """_NormalizeBackward's arrays for any spec, from the saved xh and r."""
+    spec, xh, r = fctx.spec, fctx.xh, fctx.r
+    waxes, wshape = spec.waxes, (w.shape if w is not None else None)
+    dw = db = dx = None
+    if needs[1] and w is not None:
+        dw = be.reshape(_esum(be, waxes, G, xh, keepdims=False), wshape)
+    if needs[2]:
+        db = be.reshape(_esum(be, waxes, G, keepdims=False), fctx.bshape)
+    if needs[0]:
+        inv_n = 1.0 / spec.n if spec.n else 0.0     # n == 0: dx is empty
+        gh = be.multiply(G, _param(w, spec, cd)) if w is not None else G
+        m2 = _esum(be, spec.axes, gh, xh)
+        m2 *= inv_n
+        if spec.centered:
+            m1 = _esum(be, spec.axes, gh)
+            m1 *= inv_n
+            # gh may be g's own memory (no weight): never written
+            dx = be.subtract(gh, m1, out=None if gh is G else gh)
+        else:
+            dx = be.copy(gh) if gh is G else gh
+        dx -= be.multiply(xh, m2)
+        dx *= r
+    return dx, dw, db
 
 
 _EINSUM_MAX = 4096     # longest reduction summed by einsum (sequential float32 sums)

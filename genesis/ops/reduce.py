@@ -119,10 +119,17 @@ def _float_only(name, t):
 
 # ---------------------------------------------------------------- sum / mean / prod
 class Sum(Function):
+    _tensor_args = 1
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, dtype):
         x = a._data
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if dtype is None and not keepdim and x.dtype in _FULL_FAST and len(axes) == x.ndim:
+            # a full float reduction, the loss's, into a 0-d array (NumPy would return a
+            # scalar to wrap)
+            be = a._be
+            return be.sum(x, axes, None, False, be.empty((), x.dtype))
         out_dt = x.dtype if dtype is None and x.dtype in FLOAT_NP else _acc_dtype(x, dtype)
         if out_dt in _LOW:
             return a._be.sum(x, axes, _F32, keepdim).astype(out_dt)
@@ -169,6 +176,8 @@ def _check_float_for(name, input, dtype):
 
 
 class Mean(Function):
+    _tensor_args = 1
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, dtype):
         x, be = a._data, a._be
@@ -221,6 +230,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
 
 
 _sum_apply, _mean_apply = Sum.apply, Mean.apply
+_FULL_FAST = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
