@@ -578,3 +578,27 @@ def test_value_reduction_nan_upstream_gradient(op):
     """max()/min()/median() give the unpicked elements exact zeros even for a NaN
     gradient (PyTorch fills them); amax/amin multiply by the mask, NaN everywhere."""
     check(lambda x: getattr(x, op)().var(), _ties(3, 4))   # var of one value: nan grad
+
+
+# 2-D float sums over one axis go through BLAS (a product with a ones vector) in the CPU
+# backend: the same values as NumPy's pairwise sum to float round-off, every axis spelling,
+# keepdim, float64, non-finite values; long rows and other shapes keep NumPy's reduce.
+@pytest.mark.parametrize("dtype,rtol", [("float32", 2e-6), ("float64", 1e-13)])
+@pytest.mark.parametrize("shape", [(64, 3), (300, 130), (8, 5000), (2, 40)])
+@pytest.mark.parametrize("dim", [0, 1, -1, -2, (0,), (1,)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_2d_sums_match_numpy_in_float64(dtype, rtol, shape, dim, keepdim):
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    ref = x.astype(np.float64).sum(axis=dim, keepdims=keepdim)
+    got = genesis.tensor(x).sum(dim, keepdim=keepdim).numpy()
+    assert got.shape == ref.shape and got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * np.abs(x).sum() / x.size * 8)
+
+
+def test_2d_blas_sums_propagate_inf_and_nan():
+    x = np.ones((100, 6), np.float32)
+    x[3, 1], x[5, 2], x[7, 3], x[8, 3] = np.nan, np.inf, np.inf, -np.inf
+    got = genesis.tensor(x).sum(0).numpy()
+    np.testing.assert_array_equal(got, [100, np.nan, np.inf, np.nan, 100, 100])
+    got = genesis.tensor(x.T.copy()).sum(1).numpy()
+    np.testing.assert_array_equal(got, [100, np.nan, np.inf, np.nan, 100, 100])

@@ -101,7 +101,7 @@ take_along_axis, put_along_axis, concatenate = np.take_along_axis, np.put_along_
 # small reduction); axis=None means all axes, as NumPy's functions
 def sum(x, axis=None, dtype=None, keepdims=False, out=None):
     if (type(x) is np.ndarray and x.ndim == 2 and dtype is None and out is None
-            and (x.dtype is _F32 or x.dtype is _F64) and _BLAS_SUM_MIN <= x.size <= _BLAS_SUM_MAX
+            and (x.dtype is _F32 or x.dtype is _F64) and x.size >= _BLAS_SUM_MIN
             and x.flags.c_contiguous):
         r = _blas_sum(x, axis)
         if r is not None:
@@ -110,10 +110,10 @@ def sum(x, axis=None, dtype=None, keepdims=False, out=None):
 
 
 # Sums over one axis of a 2-D float array as a product with a ones vector: BLAS runs 2-5x
-# faster than NumPy's reduce here (bias gradients, row sums of short rows), and sums
-# no less accurately (NumPy adds rows one after another too; long rows, where NumPy's
+# faster than NumPy's reduce here (bias gradients, row sums), and sums no less accurately
+# (NumPy adds rows one after another too; rows longer than _BLAS_ROW_MAX, where NumPy's
 # pairwise sum is better, keep NumPy).
-_BLAS_SUM_MIN, _BLAS_SUM_MAX, _BLAS_ROW_MAX = 64, 1 << 20, 4096
+_BLAS_SUM_MIN, _BLAS_ROW_MAX = 64, 4096
 _ROWS, _COLS = (0, (0,), -2, (-2,)), (1, (1,), -1, (-1,))
 _ONES = {}
 
