@@ -567,3 +567,24 @@ def test_backward_inputs_skips_unrelated_branches():
     loss.backward(inputs=[x])
     np.testing.assert_allclose(x.grad.numpy(), [2.0])
     assert w.grad is None
+
+
+def test_leaf_grad_never_aliases_a_tensor_a_custom_backward_returns():
+    # the leaf must copy a gradient the Function keeps, or accumulating into .grad would
+    # change ctx.g (torch's AccumulateGrad copies it, seeing a second reference)
+    class KeepsGrad(genesis.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.g = genesis.ones(3)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return ctx.g
+
+    x = genesis.zeros(3, requires_grad=True)
+    y = KeepsGrad.apply(x)
+    for _ in range(3):
+        y.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), [3, 3, 3])
+    np.testing.assert_array_equal(y.grad_fn.g.numpy(), [1, 1, 1])

@@ -295,8 +295,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         g = buf[nr] = _make(old._be.add(old._data, g._data))
                     fresh = True
                 if type(child) is _AG:    # a hook may keep what it is given
-                    stealable[child] = child._hooks is None and (
-                        fresh or _exclusive(g, grads, in_grads))
+                    # genesis's own ops return new arrays; a custom Function may return
+                    # a tensor it keeps (as torch, whose refcount check copies it then)
+                    stealable[child] = child._hooks is None and (fresh or (
+                        type(node)._array_forward and _exclusive(g, grads, in_grads)))
     finally:
         _state.grad_enabled = prev
         if amp_prev is not None:
