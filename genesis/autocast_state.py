@@ -6,6 +6,7 @@ function named in ``POLICY`` (and the Tensor methods bound to it) is replaced by
 whose cost while no autocast region is open anywhere is one global read. The public API
 (``genesis.autocast`` and friends) lives in ``genesis/amp/``.
 """
+import importlib.util
 import functools
 import threading
 import weakref
@@ -193,11 +194,12 @@ def autocast_op(name, fn):
 
 
 # Entries whose only policy is CUDA's change nothing while no CUDA tensor can exist, but a
-# wrapper costs ~0.2 us a call (exp, sum, pow, ... are hot): they are wrapped once there is
-# a CUDA backend (issue 5 sets this before the ops modules load). Ops Genesis composes of
-# lower-precision ops (mv of matmul, bilinear of einsum) are wrapped regardless, so that
-# their parts run with autocast off as PyTorch's single kernels do.
-WRAP_CUDA_ONLY = False
+# wrapper costs ~0.2 us a call (exp, sum, pow, ... are hot): they are wrapped only where a
+# CUDA backend can exist, i.e. where triton is installed (looked up, not imported: the
+# backend is probed when first used). Ops Genesis composes of lower-precision ops (mv of
+# matmul, bilinear of einsum) are wrapped regardless, so that their parts run with
+# autocast off as PyTorch's single kernels do.
+WRAP_CUDA_ONLY = importlib.util.find_spec("triton") is not None
 _COMPOSED = {"mv", "addmv", "addr", "dot", "vdot", "bilinear"}
 
 

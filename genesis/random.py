@@ -39,6 +39,17 @@ def _check_seed(seed):
     return seed & _MASK64
 
 
+def state_bytes(new_state, nbytes, expects):
+    """The bytes of an RNG state tensor, checked: a uint8 tensor of nbytes elements."""
+    if not isinstance(new_state, Tensor) or new_state.dtype is not _dt.uint8 or \
+            new_state.numel() != nbytes:
+        what = f"{new_state.dtype} tensor of {new_state.numel()} elements" if \
+            isinstance(new_state, Tensor) else type(new_state).__name__
+        raise RuntimeError(f"{expects} a uint8 tensor of {nbytes} bytes from get_state(), "
+                           f"got a {what}")
+    return new_state._be.to_host(new_state._data).tobytes()
+
+
 class Generator:
     """A source of random numbers for one device: NumPy's PCG64 seeded as given."""
 
@@ -62,6 +73,9 @@ class Generator:
 
     def get_state(self):
         """The full generator state as a uint8 tensor (restore it with set_state)."""
+        if self.device.type == "cuda":      # Philox seed and offset: backend/cuda/random.py
+            from .backend.cuda.random import get_state
+            return get_state(self)
         st = self._np.bit_generator.state
         words = (st["state"]["state"], st["state"]["inc"])
         raw = b"".join(w.to_bytes(16, "little") for w in words)
@@ -70,13 +84,10 @@ class Generator:
         return _make(np.frombuffer(raw, np.uint8).copy())
 
     def set_state(self, new_state):
-        if not isinstance(new_state, Tensor) or new_state.dtype is not _dt.uint8 or \
-                new_state.numel() != _STATE_BYTES:
-            what = f"{new_state.dtype} tensor of {new_state.numel()} elements" if \
-                isinstance(new_state, Tensor) else type(new_state).__name__
-            raise RuntimeError(f"set_state expects a uint8 tensor of {_STATE_BYTES} bytes from "
-                               f"get_state(), got a {what}")
-        raw = new_state._be.to_host(new_state._data).tobytes()
+        if self.device.type == "cuda":
+            from .backend.cuda.random import set_state
+            return set_state(self, new_state)
+        raw = state_bytes(new_state, _STATE_BYTES, "set_state expects")
         state, inc = int.from_bytes(raw[:16], "little"), int.from_bytes(raw[16:32], "little")
         has32, uint, seed = (int.from_bytes(raw[32 + 8 * i:40 + 8 * i], "little")
                              for i in range(3))

@@ -231,10 +231,11 @@ def test_errors_and_warnings():
         genesis.autocast("tpu")
     with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
         genesis.autocast(0)
-    with pytest.warns(UserWarning, match="CUDA is not available. Disabling"):
-        a = genesis.autocast("cuda")
-    with a:
-        assert not genesis.is_autocast_enabled("cuda")
+    if not genesis.cuda.is_available():
+        with pytest.warns(UserWarning, match="CUDA is not available. Disabling"):
+            a = genesis.autocast("cuda")
+        with a:
+            assert not genesis.is_autocast_enabled("cuda")
     with pytest.warns(UserWarning, match="target dtype is not supported"):
         b = genesis.autocast("cpu", dtype=genesis.float64)
     with b:
@@ -252,7 +253,7 @@ def test_familiar_aliases():
             genesis.cuda.amp.autocast()
     assert genesis.amp.autocast is genesis.autocast
     assert genesis.amp.GradScaler is not None and genesis.cuda.amp.GradScaler is not None
-    assert genesis.cuda.is_available() is False and genesis.cuda.device_count() == 0
+    assert genesis.cuda.is_available() == (genesis.cuda.device_count() > 0)
 
 
 def test_custom_fwd_casts_inputs():

@@ -19,10 +19,7 @@ def backend_for(dev):
     if dev.type == "cuda":
         try:
             from .cuda import backend
-        except ImportError:
-            backend = None
-        if backend is None:
-            raise RuntimeError("CUDA is not available: genesis has no CUDA backend on this "
-                               "machine")
+        except ImportError as e:
+            raise RuntimeError(str(e)) from None
         return backend
     raise RuntimeError(f"no backend for device {dev}")

@@ -52,6 +52,7 @@ PRIMITIVES = {
     "matmul": "batched matmul with broadcasting",
     # views and layout (views share memory, no copies)
     "reshape": "(x, shape) -> view when strides allow, else copy",
+    "view_strides": "(x, shape) -> byte strides showing x in shape without a copy, or None",
     "transpose": "(x, axes) -> view", "broadcast_to": "(x, shape) -> view",
     "getitem": "(x, index) basic (view) and advanced (copy) indexing",
     "as_strided": "(x, shape, strides_in_elements, offset_in_elements) -> view",

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _make, _wrap_dim
+from ..backend import cpu as _cpu
 from ..autograd.grad_mode import state as grad_state
 
 _by_np = _dt._by_np
@@ -37,7 +38,8 @@ def pair(a, b):
         if isinstance(b, Tensor):
             y = b._data
             if b._be is not a._be:
-                be_of(a, b)             # raises the mixed-devices error
+                a, b = _same_device(a, b)
+                x, y = a._data, b._data
             if x.dtype == y.dtype:
                 return x, y
             rt = _dt.result_type(a, b).np
@@ -47,6 +49,16 @@ def pair(a, b):
         return _with_scalar(b, b._data, a)[::-1]
     raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and "
                     f"{type(b).__name__}")
+
+
+def _same_device(a, b):
+    """a and b on one device: a 0-dim CPU tensor meeting a device tensor is copied over (as
+    PyTorch lets CPU scalars join CUDA ops); anything else mixed is PyTorch's error."""
+    if b._data.ndim == 0 and b._be is _cpu:
+        return a, _make(a._be.from_host(b._data, b._data.dtype))
+    if a._data.ndim == 0 and a._be is _cpu:
+        return _make(b._be.from_host(a._data, a._data.dtype)), b
+    be_of(a, b)                         # raises the mixed-devices error
 
 
 # (min, max, 2 ** bits) of each integral dtype: an int scalar outside it wraps into it

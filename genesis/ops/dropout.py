@@ -66,16 +66,16 @@ def _apply(input, p, training, inplace, shape, alpha):
             a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
             # dropped values become -alpha', then the affine map a * y + b keeps mean/var
             shift = be.multiply(be.subtract(mask, 1), _ALPHA * a)
-            shift += _ALPHA * a * p
-            mask *= a
+            be.add(shift, _ALPHA * a * p, out=shift)
+            be.multiply(mask, a, out=mask)
         else:
-            mask *= 1.0 / (1.0 - p)
+            be.multiply(mask, 1.0 / (1.0 - p), out=mask)   # ufunc out=: any backend
     if inplace:
         if check_inplace(input):
             return commit_inplace(input, _Masked.apply(snapshot(input), mask, shift))
         be.multiply(input._data, mask, out=input._data)
         if shift is not None:
-            input._data += shift
+            be.add(input._data, shift, out=input._data)
         input._bump_version()
         return input
     return _Masked.apply(input, mask, shift)

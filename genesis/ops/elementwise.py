@@ -33,7 +33,7 @@ _BOOL = np.dtype(np.bool_)
 
 # ---------------------------------------------------------------- binary arithmetic
 def _f32(be, v):
-    return be.astype(v, F32) if isinstance(v, np.ndarray) else F32.type(v)
+    return F32.type(v) if isinstance(v, (int, float, np.generic)) else be.astype(v, F32)
 
 
 def _add_scaled(be, x, y, alpha, sub):

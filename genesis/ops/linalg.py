@@ -25,7 +25,7 @@ def _tname(t):
 def _mm(be, x, y):
     """Backend matmul; low-precision floats compute in float32 and round the result."""
     if x.dtype in _LOW:
-        return be.matmul(be.astype(x, np.float32), be.astype(y, np.float32)).astype(x.dtype)
+        return be.astype(be.matmul(be.astype(x, np.float32), be.astype(y, np.float32)), x.dtype)
     return be.matmul(x, y)
 
 
@@ -73,7 +73,7 @@ class MatMul(Function):
         if nd >= 3 and y.ndim == 2 and x.flags.c_contiguous:
             # one large 2-D matmul beats a stack of small ones
             rows = math.prod(x.shape[:-1])       # not -1: kx may be 0
-            return _mm(be, x.reshape(rows, kx), y).reshape(x.shape[:-1] + (y.shape[1],))
+            return be.reshape(_mm(be, be.reshape(x, (rows, kx)), y), x.shape[:-1] + (y.shape[1],))
         try:
             return _mm(be, x, y)
         except ValueError:

@@ -36,7 +36,7 @@ def _normalized(ctx, a, dim, dtype, log):
     # a C-contiguous result whatever x's layout, as torch's (so that .view() works)
     z = be.subtract(x, be.amax(x, axis=ax, keepdims=True), out=be.empty(x.shape, x.dtype))
     if log:
-        z -= be.log(be.sum(be.exp(z), axis=ax, keepdims=True))
+        z = be.subtract(z, be.log(be.sum(be.exp(z), axis=ax, keepdims=True)), out=z)
     else:
         be.exp(z, out=z)
         be.divide(z, be.sum(z, axis=ax, keepdims=True), out=z)

@@ -132,7 +132,7 @@ class Sum(Function):
             return be.sum(x, axes, None, False, be.empty((), x.dtype))
         out_dt = x.dtype if dtype is None and x.dtype in FLOAT_NP else _acc_dtype(x, dtype)
         if out_dt in _LOW:
-            return a._be.sum(x, axes, _F32, keepdim).astype(out_dt)
+            return a._be.astype(a._be.sum(x, axes, _F32, keepdim), out_dt)
         # dtype=None where it changes nothing (floats: NumPy widens small ints) as NumPy
         # parses an explicit dtype slowly
         if out_dt is x.dtype and out_dt in FLOAT_NP:
@@ -187,7 +187,7 @@ class Mean(Function):
         ctx.in_shape, ctx.axes, ctx.keepdim, ctx.n = x.shape, axes, keepdim, n
         s = be.sum(x, axes, None if acc is x.dtype and acc in FLOAT_NP else acc, keepdim)
         r = be.divide(s, n) if n else be.multiply(s, math.nan)   # mean of nothing is nan
-        return r.astype(out_dt) if acc != out_dt else r
+        return be.astype(r, out_dt) if acc != out_dt else r
 
     @staticmethod
     def backward(ctx, g):
@@ -255,7 +255,7 @@ class Prod(Function):
         ctx.save_for_backward(a)
         out_dt = _acc_dtype(x, dtype)
         if out_dt in _LOW:
-            return a._be.prod(x, axis=axes, dtype=_F32, keepdims=keepdim).astype(out_dt)
+            return a._be.astype(a._be.prod(x, axis=axes, dtype=_F32, keepdims=keepdim), out_dt)
         return a._be.prod(x, axis=axes, dtype=out_dt, keepdims=keepdim)
 
     @staticmethod
@@ -504,7 +504,7 @@ class Var(Function):
             dev = be.subtract(x, m)
             r = be.divide(be.sum(be.multiply(dev, dev), axis=axes, keepdims=keepdim),
                           builtins.max(0, n - correction))
-        return r.astype(a._data.dtype) if low else r
+        return be.astype(r, a._data.dtype) if low else r
 
     @staticmethod
     def backward(ctx, g):
@@ -592,7 +592,7 @@ class LogSumExp(Function):
                 if not keepdim and axes:
                     r = be.reshape(r, tuple(n for i, n in enumerate(r.shape) if i not in axes))
         out_dt = a._data.dtype if a._data.dtype in _LOW else x.dtype
-        return r.astype(out_dt) if r.dtype != out_dt else r
+        return be.astype(r, out_dt) if r.dtype != out_dt else r
 
     @staticmethod
     def backward(ctx, g):
@@ -714,7 +714,7 @@ def cumprod(input, dim, *, dtype=None, out=None):
 
 # ---------------------------------------------------------------- norms
 def _cast_back(r, a, low):
-    return r.astype(a._data.dtype) if low else r
+    return a._be.astype(r, a._data.dtype) if low else r
 
 
 class VectorNorm(Function):

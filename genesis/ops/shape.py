@@ -133,7 +133,7 @@ def _fits(x, shape):
     None: the fast path of view/reshape; anything odd goes the checked way."""
     if len(shape) == 1 and type(shape[0]) is tuple:
         shape = shape[0]
-    if not shape or type(shape[0]) is not int or not x.size:
+    if not shape or type(shape[0]) is not int or not x.size or type(x) is not np.ndarray:
         return None
     arr = x.view()
     try:
@@ -167,15 +167,12 @@ def view(input, *shape, size=None, dtype=None):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Size)):
         return _view_dtype(input, _dt.to_dtype(shape[0]))
     shape = _infer(shape_arg(shape), input._data.size)
-    try:
-        arr = input._data.view()
-        arr.shape = shape          # NumPy refuses exactly when no strides fit: no copy
-    except AttributeError:
+    if input._be.view_strides(input._data, shape) is None:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead. "
             f"(input shape {list(input.shape)}, stride {list(input.stride())}, requested "
-            f"shape {list(shape)})") from None
+            f"shape {list(shape)})")
     out = Reshape.apply(input, shape)
     return mark_view(out, input, lambda b: b.view(shape))
 

@@ -69,6 +69,9 @@ def _scatter_rows(be, G, flat, num):
     n = flat.shape[0]
     if n == 0:
         return out
+    if not isinstance(flat, np.ndarray):      # a device backend: its atomic add_at
+        be.add_at(out, (flat,), G)
+        return out
     order = np.argsort(flat, kind="stable")
     s = flat[order]
     first = np.empty(n, bool)
@@ -98,7 +101,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
-    if idx.size and (idx.min() < 0 or idx.max() >= num):
+    if idx.size and (int(input._be.amin(idx, axis=None)) < 0 or
+                     int(input._be.amax(idx, axis=None)) >= num):
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
