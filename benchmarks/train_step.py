@@ -60,7 +60,7 @@ def gpt(lib, vocab=65, block=64, d=128, heads=4, layers=2):
             self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
 
         def forward(self, idx):
-            x = self.tok(idx) + self.pos(lib.arange(idx.shape[1]))
+            x = self.tok(idx) + self.pos(lib.arange(idx.shape[1], device=idx.device))
             return self.head(self.ln(self.blocks(x))).flatten(0, 1)
 
     return GPT()

@@ -40,6 +40,9 @@ from .serialization import *  # noqa: E402,F401,F403  (save, load, save/load_che
 from . import serialization, nn, optim, utils  # noqa: E402,F401  (torch.nn after `import torch`)
 from . import amp, cuda, cpu  # noqa: E402,F401
 from .backend.threads import get_num_threads, set_num_threads  # noqa: E402,F401
+from . import backends  # noqa: E402,F401
+from .backends import (set_float32_matmul_precision,  # noqa: E402,F401
+                       get_float32_matmul_precision)
 from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F401
                                 set_autocast_enabled, get_autocast_dtype, set_autocast_dtype,
                                 is_autocast_cache_enabled, set_autocast_cache_enabled,

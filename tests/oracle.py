@@ -1,6 +1,8 @@
 """Test helpers: run an op on genesis and on PyTorch (when installed) from the same NumPy
 inputs and compare values, dtypes, shapes and input gradients; finite-difference
 gradchecks in float64 that need no torch."""
+import os
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,10 @@ except ImportError:          # the parity tests skip; the gradchecks still run
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+# the device check() and gradcheck() run genesis on: GENESIS_TEST_DEVICE=cuda runs the op
+# tests on the CUDA backend (with TRITON_INTERPRET=1 on a machine without a GPU)
+DEVICE = os.environ.get("GENESIS_TEST_DEVICE", "cpu")
 
 # (rtol, atol) for values and gradients compared with torch, per dtype
 TOL = {"float64": (1e-7, 1e-9), "float32": (1e-5, 1e-5), "float16": (1e-3, 1e-3),
@@ -31,11 +37,12 @@ def _leaf(arr, lib, requires_grad, noncontig):
     """A leaf tensor of ``lib`` and the input to pass on: a transposed view of it when
     ``noncontig`` so that the op sees non-contiguous strides."""
     float_ = arr.dtype.kind == "f"
+    kw = {"device": DEVICE} if lib is genesis else {}
     if noncontig and arr.ndim >= 2:
         src = np.ascontiguousarray(np.swapaxes(arr, -1, -2))
-        leaf = lib.tensor(src, requires_grad=requires_grad and float_)
+        leaf = lib.tensor(src, requires_grad=requires_grad and float_, **kw)
         return leaf, leaf.transpose(-1, -2)
-    leaf = lib.tensor(arr, requires_grad=requires_grad and float_)
+    leaf = lib.tensor(arr, requires_grad=requires_grad and float_, **kw)
     return leaf, leaf
 
 
@@ -47,7 +54,7 @@ def _np(t):
     if torch is not None and isinstance(t, torch.Tensor):
         t = t.detach()
         return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
+    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 def _dtname(t):
@@ -99,7 +106,8 @@ def check(fn, *arrays, fn_torch=None, grad=True, noncontig=False, rtol=None, ato
     r = rng(seed)
     gos = [r.standard_normal(tuple(t.shape)) for _, t in pairs]
     genesis.autograd.backward([g for g, _ in pairs],
-                              [genesis.tensor(x).to(g.dtype) for x, (g, _) in zip(gos, pairs)])
+                              [genesis.tensor(x, device=g.device).to(g.dtype)
+                               for x, (g, _) in zip(gos, pairs)])
     torch.autograd.backward([t for _, t in pairs],
                             [torch.tensor(x).to(t.dtype) for x, (_, t) in zip(gos, pairs)])
     for k, (g, t) in enumerate(zip(gl, tl)):
@@ -114,9 +122,11 @@ def check(fn, *arrays, fn_torch=None, grad=True, noncontig=False, rtol=None, ato
 
 def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3, second_order=False):
     """Finite-difference check of ``fn``'s gradient in float64 (no torch needed)."""
-    inputs = tuple(genesis.tensor(np.asarray(a, np.float64), requires_grad=True)
+    inputs = tuple(genesis.tensor(np.asarray(a, np.float64), requires_grad=True,
+                                  device=DEVICE)
                    if isinstance(a, np.ndarray) and a.dtype.kind == "f" else
-                   (genesis.tensor(a) if isinstance(a, np.ndarray) else a) for a in arrays)
+                   (genesis.tensor(a, device=DEVICE) if isinstance(a, np.ndarray) else a)
+                   for a in arrays)
     assert genesis.autograd.gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol)
     if second_order:
         assert genesis.autograd.gradgradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import genesis
-from oracle import check, rand, gradcheck, needs_torch, torch
+from oracle import check, rand, gradcheck, needs_torch, torch, DEVICE
 
 FLOATS = ["float32", "float64"]
 R = np.random.default_rng(0)
@@ -285,8 +285,8 @@ def test_binary_mixed_dtypes(fn, da, db):
     a = rand(3, 4, low=1, high=3, seed=1)
     b = rand(4, low=1, high=2, seed=2)
     _same_outcome(lambda x: fn(x.to(getattr(lib_of(x), da)),
-                               lib_of(x).tensor(b).to(getattr(lib_of(x), db))), a,
-                  rtol=1e-2, atol=1e-2)
+                               lib_of(x).tensor(b, device=x.device).to(
+                                   getattr(lib_of(x), db))), a, rtol=1e-2, atol=1e-2)
 
 
 # ---------------------------------------------------------------- three-input ops
@@ -467,7 +467,7 @@ def test_integer_negative_power():
 def test_bool_ops(fn):
     a = np.array([True, False, True, False])
     b = np.array([True, True, False, False])
-    _same_outcome(lambda x: fn(x, lib_of(x).tensor(b)), a)
+    _same_outcome(lambda x: fn(x, lib_of(x).tensor(b, device=x.device)), a)
 
 
 @pytest.mark.parametrize("fn", [
@@ -625,6 +625,35 @@ def test_isclose_allclose_equal():
     assert not genesis.equal(genesis.tensor([1, 2]), genesis.tensor([[1, 2]]))
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "uint8", "bool"])
+def test_isclose_signbit_from_primitives(dtype):
+    """The device paths of isclose, allclose and signbit (primitives only, run here on
+    the CPU backend and on the test device) agree with NumPy."""
+    from genesis.backend import cpu
+    from genesis.ops.elementwise import _isclose, _signbit
+    if dtype[0] == "f":
+        x = np.array([np.nan, np.inf, -np.inf, 1.0, -0.0, 0.0, -2.0, 1e-9, 3.0], dtype)
+        y = np.array([np.nan, np.inf, np.inf, 1.0 + 1e-6, 0.0, -0.0, -2.1, 0.0, 3.1], dtype)
+    elif dtype == "bool":
+        x, y = np.array([False, True, True, False]), np.array([False, True, False, True])
+    else:
+        x = np.array([0, 1, 2, 3, 200, 7]).astype(dtype)
+        y = np.array([0, 2, 2, 1, 199, 7]).astype(dtype)
+    tx, ty = (genesis.tensor(v, device=DEVICE) for v in (x, y))
+    for kw in ({"rtol": 1e-5, "atol": 1e-8, "equal_nan": False},
+               {"rtol": 0.1, "atol": 0.0, "equal_nan": True},
+               {"rtol": 0.0, "atol": 1.0, "equal_nan": False}):
+        want = np.isclose(x, y, **kw)
+        np.testing.assert_array_equal(_isclose(cpu, x, y, **kw), want)
+        np.testing.assert_array_equal(genesis.isclose(tx, ty, **kw).cpu().numpy(), want)
+        assert genesis.allclose(tx, ty, **kw) == bool(want.all())
+        assert genesis.allclose(tx, tx, **kw) == (kw["equal_nan"] or dtype[0] != "f")
+    np.testing.assert_array_equal(_signbit(cpu, x), np.signbit(x))
+    np.testing.assert_array_equal(tx.signbit().cpu().numpy(), np.signbit(x))
+    assert genesis.equal(tx, tx.clone()) == (dtype[0] != "f") and not genesis.equal(tx, ty)
+
+
 # ---------------------------------------------------------------- where
 @pytest.mark.parametrize("fn", [
     lambda c, a: lib_of(a).where(c > 0, a, 0.0),
@@ -643,12 +672,13 @@ def test_where(fn, dtype):
 @needs_torch
 def test_where_mixed_dtypes_and_nonzero_form():
     c = np.array([True, False, True])
-    check(lambda x: lib_of(x).where(lib_of(x).tensor(c), x, 2), np.array([1, 2, 3]),
-          grad=False)
-    check(lambda x: lib_of(x).where(lib_of(x).tensor(c), x, 2.5), np.array([1, 2, 3]),
-          grad=False)
-    check(lambda x: lib_of(x).where(lib_of(x).tensor(c), x,
-                                    lib_of(x).tensor([1.0, 2.0, 3.0], dtype=lib_of(x).float64)),
+
+    def on(x, v, **kw):         # a tensor of x's library on x's device
+        return lib_of(x).tensor(v, device=x.device, **kw)
+    check(lambda x: lib_of(x).where(on(x, c), x, 2), np.array([1, 2, 3]), grad=False)
+    check(lambda x: lib_of(x).where(on(x, c), x, 2.5), np.array([1, 2, 3]), grad=False)
+    check(lambda x: lib_of(x).where(on(x, c), x, on(x, [1.0, 2.0, 3.0],
+                                                    dtype=lib_of(x).float64)),
           np.array([1.0, 2.0, 3.0], dtype=np.float32))
 
 

@@ -361,8 +361,8 @@ ZERO_INNER = [
     ("tensordot", lambda L, a, b: L.tensordot(a, b, dims=1), (2, 0), (0, 3)),
     ("tensordot_free0", lambda L, a, b: L.tensordot(a, b, dims=1), (0, 2), (2, 3)),
     ("inner", lambda L, a, b: L.inner(a, b), (2, 0), (3, 0)),
-    ("addbmm", lambda L, a, b: L.addbmm(L.ones(2, 3, dtype=a.dtype), a, b), (4, 2, 0),
-     (4, 0, 3)),
+    ("addbmm", lambda L, a, b: L.addbmm(L.ones(2, 3, dtype=a.dtype, device=a.device), a, b),
+     (4, 2, 0), (4, 0, 3)),
 ]
 
 

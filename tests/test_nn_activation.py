@@ -9,10 +9,17 @@ import pytest
 import genesis
 import genesis.nn as nn
 import genesis.nn.functional as F
-from oracle import check, rand, gradcheck, needs_torch, torch
+from oracle import check, rand, gradcheck, needs_torch, torch, DEVICE
 
 if torch is not None:
     import torch.nn.functional as TF
+
+
+
+def _dev(x, **kw):
+    """A genesis tensor on the device the op tests run on (GENESIS_TEST_DEVICE)."""
+    return genesis.tensor(x, device=DEVICE, **kw)
+
 
 # (name, kwargs, low, high) of the elementwise activations
 ACTS = [
@@ -55,10 +62,11 @@ def test_low_precision_computes_in_float32(name, low):
     if torch is None:
         pytest.skip("PyTorch is not installed")
     x = rand(3, 7, dtype="float32", low=-4, high=4)
-    g = getattr(F, name)(genesis.tensor(x).to(getattr(genesis, low)))
+    g = getattr(F, name)(_dev(x).to(getattr(genesis, low)))
     t = getattr(TF, name)(torch.tensor(x).to(getattr(torch, low)))
     assert g.dtype == getattr(genesis, low)
-    np.testing.assert_allclose(g.float().numpy(), t.float().numpy(), rtol=2e-2, atol=2e-2)
+    np.testing.assert_allclose(g.float().cpu().numpy(), t.float().numpy(), rtol=2e-2,
+                               atol=2e-2)
 
 
 def test_gelu_is_accurate_in_the_tails():
@@ -67,8 +75,8 @@ def test_gelu_is_accurate_in_the_tails():
     # as torch computes it, exact but for that cancellation
     xs = [-12.0, -9.0, -6.0, -3.0, -0.7, -1e-3, 0.0, 1e-3, 0.4, 2.5, 7.0]
     exact = np.array([0.5 * x * math.erfc(-x / math.sqrt(2)) for x in xs])
-    y64 = F.gelu(genesis.tensor(xs, dtype=genesis.float64)).numpy()
-    y32 = F.gelu(genesis.tensor(xs, dtype=genesis.float32)).numpy().astype(np.float64)
+    y64 = F.gelu(_dev(xs, dtype=genesis.float64)).cpu().numpy()
+    y32 = F.gelu(_dev(xs, dtype=genesis.float32)).cpu().numpy().astype(np.float64)
     np.testing.assert_allclose(y64, exact, rtol=1e-13, atol=1e-16)
     core = np.abs(xs) <= 3        # in the tails exp(-x^2 / 2) in float32 costs some ulps
     np.testing.assert_allclose(y32[core], exact[core], rtol=5e-7, atol=1e-37)
@@ -137,17 +145,17 @@ def test_inplace(name, kw):
 @pytest.mark.parametrize("name", ["relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_",
                                   "celu_"])
 def test_underscore_forms_write_into_the_input(name):
-    x = genesis.tensor([-2.0, -0.5, 0.5, 3.0])
+    x = _dev([-2.0, -0.5, 0.5, 3.0])
     ref = getattr(F, name[:-1])(x.clone())
     assert getattr(F, name)(x) is x
-    np.testing.assert_allclose(x.numpy(), ref.numpy())
-    x = genesis.tensor([-2.0, 0.5])
+    np.testing.assert_allclose(x.cpu().numpy(), ref.cpu().numpy())
+    x = _dev([-2.0, 0.5])
     assert F.threshold_(x, 0.0, 9.0) is x and x.tolist() == [9.0, 0.5]
 
 
 @pytest.mark.parametrize("name", ["relu", "relu6", "hardtanh", "threshold"])
 def test_integral_inputs_keep_their_dtype(name):
-    x = genesis.tensor([-3, 0, 2, 9])
+    x = _dev([-3, 0, 2, 9])
     args = (1, 5) if name == "threshold" else ()
     r = getattr(F, name)(x, *args)
     assert r.dtype == genesis.int64
@@ -162,7 +170,7 @@ def test_integral_inputs_keep_their_dtype(name):
     ("hardsigmoid", "hardsigmoid_cpu"), ("hardswish", "hardswish_cpu"),
     ("logsigmoid", "log_sigmoid_cpu"), ("glu", "glu_cpu")])
 def test_integral_inputs_raise_like_torch(name, kernel):
-    x = genesis.tensor([1, -2, 3, 4])
+    x = _dev([1, -2, 3, 4])
     with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for \'Long\''):
         getattr(F, name)(x)
     if torch is not None:
@@ -200,7 +208,7 @@ ERRORS = [
 @pytest.mark.parametrize("fn,exc,msg", ERRORS)
 def test_errors_match_torch(fn, exc, msg):
     with pytest.raises(exc, match=msg):
-        fn(F, genesis.tensor)
+        fn(F, _dev)
     if torch is not None:
         with pytest.raises(exc, match=msg):
             fn(TF, torch.tensor)
@@ -239,15 +247,15 @@ def test_softmax_family(name, shape, dim, dtype):
 @pytest.mark.parametrize("shape,implicit", [((4,), 0), ((3, 4), 1), ((2, 3, 4), 0),
                                             ((2, 3, 4, 2), 1)])
 def test_softmax_implicit_dim_warns_and_picks_torchs_dim(name, shape, implicit):
-    x = genesis.tensor(rand(*shape))
+    x = _dev(rand(*shape))
     with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been "
                                          "deprecated"):
         r = getattr(F, name)(x)
-    np.testing.assert_allclose(r.numpy(), getattr(F, name)(x, implicit).numpy())
+    np.testing.assert_allclose(r.cpu().numpy(), getattr(F, name)(x, implicit).cpu().numpy())
 
 
 def test_softmax_dtype_argument():
-    x = genesis.tensor(rand(3, 4, dtype="float32"))
+    x = _dev(rand(3, 4, dtype="float32"))
     for name in ("softmax", "log_softmax", "softmin"):
         assert getattr(F, name)(x, 1, dtype=genesis.float64).dtype == genesis.float64
 

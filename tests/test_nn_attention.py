@@ -7,7 +7,7 @@ import pytest
 
 import genesis
 import genesis.nn.functional as F
-from oracle import check, rand, gradcheck, needs_torch, torch, assert_same
+from oracle import check, rand, gradcheck, needs_torch, torch, assert_same, DEVICE
 
 
 def _F(t):
@@ -108,7 +108,7 @@ def test_sdpa_gradcheck_second_order(name):
     arrays, kw = _case(name, "float64")
     if len(arrays) == 4:
         # the mask as a constant (-inf entries cannot be perturbed by finite differences)
-        m = genesis.tensor(arrays.pop())
+        m = genesis.tensor(arrays.pop(), device=DEVICE)
         gradcheck(lambda q, k, v: _sdpa(**kw)(q, k, v, m), *arrays, second_order=True)
     else:
         gradcheck(_sdpa(**kw), *arrays, second_order=True)

@@ -9,7 +9,7 @@ import pytest
 import genesis
 import genesis.nn as nn
 import genesis.nn.functional as F
-from oracle import check, rand, gradcheck, needs_torch, torch
+from oracle import check, rand, gradcheck, needs_torch, torch, DEVICE
 
 if torch is not None:
     import torch.nn.functional as TF
@@ -25,11 +25,16 @@ def _targets(shape, n_cls, seed=0, ignore=()):
     return t
 
 
+def _dev(x, **kw):
+    """A genesis tensor on the device the op tests run on (GENESIS_TEST_DEVICE)."""
+    return genesis.tensor(x, device=DEVICE, **kw)
+
+
 def _both(x):
     """x as a genesis and a torch tensor (for arguments that must not take gradients)."""
     if x is None:
         return None, None
-    return genesis.tensor(x), (torch.tensor(x) if torch is not None else None)
+    return _dev(x), (torch.tensor(x) if torch is not None else None)
 
 
 # input shape, target shape, positions of ignored targets
@@ -137,12 +142,12 @@ CE_GRAD = [{}, {"weight": True}, {"label_smoothing": 0.2, "reduction": "none"},
 @pytest.mark.parametrize("opts", CE_GRAD, ids=lambda o: "-".join(f"{k}" for k in o) or "plain")
 def test_cross_entropy_second_order_gradcheck(opts):
     kw = dict(opts)
-    w = genesis.tensor([0.5, 1.0, 2.0, 0.7], dtype=genesis.float64) \
+    w = _dev([0.5, 1.0, 2.0, 0.7], dtype=genesis.float64) \
         if kw.pop("weight", None) else None
-    t = genesis.tensor([0, 3, -100])
+    t = _dev([0, 3, -100])
     gradcheck(lambda a: F.cross_entropy(a, t, weight=w, **kw), rand(3, 4, low=-2, high=2),
               second_order=True)
-    t3 = genesis.tensor([[0, 2], [1, -100]])
+    t3 = _dev([[0, 2], [1, -100]])
     gradcheck(lambda a: F.cross_entropy(a, t3, weight=w, **kw), rand(2, 4, 2, low=-2, high=2),
               second_order=True)
     gradcheck(lambda a, b: F.cross_entropy(a, b, weight=w, **kw), rand(3, 4, low=-2, high=2),
@@ -168,9 +173,9 @@ def test_cross_entropy_double_backward_matches_torch(smoothing):
 
 
 def test_nll_loss_gradcheck():
-    w = genesis.tensor([0.5, 1.0, 2.0, 0.7], dtype=genesis.float64)
+    w = _dev([0.5, 1.0, 2.0, 0.7], dtype=genesis.float64)
     for red in REDUCTIONS:
-        gradcheck(lambda a, red=red: F.nll_loss(a, genesis.tensor([0, 3, -100, 2]), weight=w,
+        gradcheck(lambda a, red=red: F.nll_loss(a, _dev([0, 3, -100, 2]), weight=w,
                                                 reduction=red), rand(4, 4), second_order=True)
 
 
@@ -249,7 +254,7 @@ CE_ERRORS = [
 def test_errors_match_torch(name, make, exc, msg):
     libs = [(genesis, F)] + ([(torch, TF)] if torch is not None else [])
     for lib, f in libs:
-        args = make(lib.tensor)
+        args = make(_dev if lib is genesis else lib.tensor)
         kw = args[-1] if isinstance(args[-1], dict) else {}
         args = args[:-1] if kw else args
         with warnings.catch_warnings():
@@ -424,7 +429,7 @@ def test_loss_modules_match_torch(name, kw):
         k = dict(kw)
         for key in ("weight", "pos_weight"):
             if k.get(key):
-                k[key] = lib.tensor(w)
+                k[key] = _dev(w) if lib is genesis else lib.tensor(w)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mods.append(getattr(lib.nn, name)(**k))
@@ -432,7 +437,7 @@ def test_loss_modules_match_torch(name, kw):
     assert repr(gm) == repr(tm) and gm.reduction == tm.reduction
     assert list(gm.state_dict()) == list(tm.state_dict())
     for (k, a), (_, b) in zip(gm.state_dict().items(), tm.state_dict().items()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+        np.testing.assert_array_equal(a.cpu().numpy(), b.numpy(), err_msg=k)
     x = rand(5, 4, dtype="float32", low=0.05, high=0.95)
     if name in ("KLDivLoss",):
         x = np.log(x)

@@ -6,7 +6,7 @@ import pytest
 import genesis
 import genesis.nn as gnn
 import genesis.nn.functional as F
-from oracle import check, rand, gradcheck, needs_torch, torch, assert_same
+from oracle import check, rand, gradcheck, needs_torch, torch, assert_same, DEVICE
 
 if torch is not None:
     import torch.nn.functional as TF
@@ -19,6 +19,11 @@ def _params(kind, shape, dtype):
     w = rand(*shape, dtype=dtype, seed=2, low=0.5, high=1.5)
     b = rand(*shape, dtype=dtype, seed=3)
     return {"both": (w, b), "weight": (w, None), "bias": (None, b), "none": (None, None)}[kind]
+
+
+def _on(lib, arr):
+    # a tensor of lib made from arr, on the device the tests run genesis on
+    return lib.tensor(arr, device=DEVICE) if lib is genesis else lib.tensor(arr)
 
 
 def _call(lib_fn, x, w, b, *args, **kw):
@@ -96,8 +101,8 @@ def test_batch_norm_training_updates_running_stats(dtype, shape, momentum):
 
     def fn(lib, lib_F):
         def f(x, w, b):
-            rm = lib.tensor(rand(3, dtype=dtype, seed=5))
-            rv = lib.tensor(rand(3, dtype=dtype, seed=6, low=0.5, high=2))
+            rm = _on(lib, rand(3, dtype=dtype, seed=5))
+            rv = _on(lib, rand(3, dtype=dtype, seed=6, low=0.5, high=2))
             runs[lib.__name__] = (rm, rv)
             return lib_F.batch_norm(x, rm, rv, w, b, training=True, momentum=momentum)
         return f
@@ -117,7 +122,7 @@ def test_batch_norm_eval_uses_running_stats(dtype, affine):
     def fn(lib, lib_F):
         def f(x, *wb):
             ww, bb = wb if wb else (None, None)
-            return lib_F.batch_norm(x, lib.tensor(rm), lib.tensor(rv), ww, bb, False, 0.1, 1e-3)
+            return lib_F.batch_norm(x, _on(lib, rm), _on(lib, rv), ww, bb, False, 0.1, 1e-3)
         return f
     check(fn(genesis, F), *arrs, fn_torch=fn(torch, TF) if torch else None)
 
@@ -130,7 +135,8 @@ def test_instance_norm(dtype):
 
     def fn(lib, lib_F):
         def f(x, w, b):
-            runs[lib.__name__] = rm, rv = lib.zeros(3, dtype=x.dtype), lib.ones(3, dtype=x.dtype)
+            runs[lib.__name__] = rm, rv = (lib.zeros(3, dtype=x.dtype, device=x.device),
+                                           lib.ones(3, dtype=x.dtype, device=x.device))
             return lib_F.instance_norm(x, rm, rv, w, b, momentum=0.3)
         return f
     check(fn(genesis, F), x, w, b, fn_torch=fn(torch, TF) if torch else None)
@@ -171,8 +177,9 @@ GRADCHECK = [
     ("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
      (3, 2, 2), (2,), (2,)),
     ("batch_norm_eval", lambda x, w, b: F.batch_norm(
-        x, genesis.tensor([0.1, -0.2], dtype=genesis.float64),
-        genesis.tensor([0.5, 2.0], dtype=genesis.float64), w, b), (3, 2), (2,), (2,)),
+        x, genesis.tensor([0.1, -0.2], dtype=genesis.float64, device=DEVICE),
+        genesis.tensor([0.5, 2.0], dtype=genesis.float64, device=DEVICE), w, b), (3, 2), (2,),
+     (2,)),
     ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 2, 4), (2,),
      (2,)),
     ("normalize", lambda x: F.normalize(x, dim=1), (3, 4)),

@@ -6,10 +6,15 @@ import pytest
 import genesis
 import genesis.nn as gnn
 import genesis.nn.functional as F
-from oracle import check, rand, gradcheck, needs_torch, torch, assert_same
+from oracle import check, rand, gradcheck, needs_torch, torch, assert_same, DEVICE
 
 if torch is not None:
     import torch.nn.functional as TF
+
+
+def _dev(lib):
+    # genesis tensors go to the device the tests run genesis on
+    return {"device": DEVICE} if lib is genesis else {}
 
 
 # ------------------------------------------------------------------ embedding
@@ -23,7 +28,7 @@ def test_embedding(dtype, padding_idx, freq, idx):
     i = np.array(idx, dtype=np.int64).reshape(np.array(idx).shape)
 
     def fn(lib, lib_F):
-        return lambda w: lib_F.embedding(lib.tensor(i), w, padding_idx=padding_idx,
+        return lambda w: lib_F.embedding(lib.tensor(i, **_dev(lib)), w, padding_idx=padding_idx,
                                          scale_grad_by_freq=freq)
     check(fn(genesis, F), w, fn_torch=fn(torch, TF) if torch else None, noncontig=True)
 
@@ -35,7 +40,7 @@ def test_embedding_scatter_paths(vocab, n):
     # both ways of summing the rows (assignment + add.at, or add.at alone), int32 indices
     i = np.random.default_rng(0).integers(0, vocab, (n,)).astype(np.int32)
     w = rand(vocab, 4, dtype="float32")
-    check(lambda w, F=F: F.embedding(genesis.tensor(i), w, padding_idx=3), w,
+    check(lambda w, F=F: F.embedding(genesis.tensor(i, device=DEVICE), w, padding_idx=3), w,
           fn_torch=lambda w: TF.embedding(torch.tensor(i), w, padding_idx=3))
 
 
@@ -52,7 +57,7 @@ def test_embedding_max_norm_renormalizes_weight_in_place(norm_type):
 
 
 def test_embedding_gradcheck():
-    i = genesis.tensor([[0, 2, 2], [3, 0, 1]])
+    i = genesis.tensor([[0, 2, 2], [3, 0, 1]], device=DEVICE)
     gradcheck(lambda w: F.embedding(i, w), rand(4, 3), second_order=True)
 
     # padding_idx and scale_grad_by_freq make the weight gradient differ from the true

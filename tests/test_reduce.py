@@ -384,7 +384,8 @@ GRADCHECKS = [
     ("norm_inf", lambda x: x.norm(INF, 1), rand(2, 3), False),
     ("vector_norm", lambda x: genesis.linalg.vector_norm(x, 0.5, dim=0), rand(2, 3), False),
     ("matrix_norm_1", lambda x: genesis.linalg.matrix_norm(x, 1), rand(2, 3), False),
-    ("sort", lambda x: x.sort(1, descending=True).values ** 2 * genesis.tensor([0.0, 1, 2]),
+    ("sort", lambda x: (x.sort(1, descending=True).values ** 2
+                        * genesis.tensor([0.0, 1, 2], device=x.device)),
      rand(2, 3), True),
     ("topk", lambda x: x.topk(2, 0).values ** 2, rand(3, 2), True),
     ("median", lambda x: x.median(), rand(2, 3), False),

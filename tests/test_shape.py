@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import genesis
-from oracle import check, rand, gradcheck, needs_torch, torch
+from oracle import DEVICE, check, rand, gradcheck, needs_torch, torch
 
 
 def L(x):
@@ -374,10 +374,10 @@ def test_view_error_and_reshape_copy():
 ])
 def test_view_dtype(src, dst, shape):
     x = (np.random.default_rng(0).uniform(-3, 3, shape) * 10).astype(src)
-    g = genesis.tensor(x).view(getattr(genesis, dst))
+    g = genesis.tensor(x, device=DEVICE).view(getattr(genesis, dst))
     t = torch.tensor(x).view(getattr(torch, dst))
     assert tuple(g.shape) == tuple(t.shape) and str(g.dtype).split(".")[1] == dst
-    np.testing.assert_array_equal(g.numpy().view(np.uint8), t.view(torch.uint8).numpy())
+    np.testing.assert_array_equal(g.cpu().numpy().view(np.uint8), t.view(torch.uint8).numpy())
 
 
 @pytest.mark.parametrize("make,dt,match", [

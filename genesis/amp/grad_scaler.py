@@ -161,6 +161,9 @@ class GradScaler:
         out = {}
         start, inv = bool(found_inf.item()), _F32(inv_scale.item())
         for dev, grads in per_device.items():     # raw arrays: nothing for autograd to see
+            if dev.type != "cpu":
+                out[dev] = _device_check_and_unscale(grads, inv, start)
+                continue
             found = start
             for g in grads:
                 found = _check_and_unscale(g, inv, found)
@@ -405,3 +408,20 @@ def _check_and_unscale(g, inv, found):
         be.multiply(a, inv, out=a)
         g._bump_version()
     return found
+
+
+def _device_check_and_unscale(grads, inv, start):
+    """The gradients of one device: the inf/NaN flag stays on the device (a 0-dim
+    float32 tensor) as an AND of per-gradient isfinite reductions, so that no gradient
+    waits for the host; each gradient is then multiplied by ``inv`` in place."""
+    be = grads[0]._be
+    ok = be.full((), not start, _dt.bool_.np)
+    for g in grads:
+        a = g._data
+        if a.size == 0:
+            continue
+        be.logical_and(ok, be.all(be.isfinite(a)), out=ok)
+        if inv != 1.0:
+            be.multiply(a, inv, out=a)
+            g._bump_version()
+    return _make(be.astype(be.logical_not(ok), _F32))

@@ -21,21 +21,26 @@ def _flat_outputs(fn, inputs):
 def _numerical(fn, inputs, k, eps):
     """Jacobian d(outputs)/d(inputs[k]) by central differences, one column per element."""
     x = inputs[k]
-    data = x._data
-    flat = data.reshape(-1) if data.flags.c_contiguous else None
+    data, be = x._data, x._be
+    flat = be.reshape(data, (-1,)) if data.flags.c_contiguous else None
     if flat is None:
         raise GradcheckError("gradcheck needs contiguous inputs")
     cols = []
     for i in range(flat.size):
-        orig = flat[i].item()
-        flat[i] = orig + eps
-        plus = [o._data.astype(np.float64).reshape(-1) for o in _flat_outputs(fn, inputs)]
-        flat[i] = orig - eps
-        minus = [o._data.astype(np.float64).reshape(-1) for o in _flat_outputs(fn, inputs)]
-        flat[i] = orig
+        orig = be.to_host(flat)[i].item()
+        be.setitem(flat, i, orig + eps)
+        plus = [_host64(o._data, o._be) for o in _flat_outputs(fn, inputs)]
+        be.setitem(flat, i, orig - eps)
+        minus = [_host64(o._data, o._be) for o in _flat_outputs(fn, inputs)]
+        be.setitem(flat, i, orig)
         cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
                     if plus else np.zeros(0))
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+
+
+def _host64(a, be):
+    """A backend array as a flat float64 NumPy array (any device)."""
+    return np.array(be.to_host(a), np.float64).reshape(-1)     # a copy: may share on CPU
 
 
 def _analytical(fn, inputs, diff_idx):
@@ -53,7 +58,7 @@ def _analytical(fn, inputs, diff_idx):
             go = _make(o._be.from_host(onehot.reshape(o._data.shape), o._data.dtype))
             gs = _grad(o, diff, go, retain_graph=True, allow_unused=True)
             rows.append(np.concatenate([
-                (g._data.astype(np.float64).reshape(-1) if g is not None
+                (_host64(g._data, g._be) if g is not None
                  else np.zeros(x.numel())) for g, x in zip(gs, diff)]))
     return np.stack(rows) if rows else np.zeros((0, n))
 
@@ -85,7 +90,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outs = _flat_outputs(func, inputs)
     rng = np.random.default_rng(0)
     if grad_outputs is None:
-        grad_outputs = [_make(rng.standard_normal(o.shape).astype(o._data.dtype)) for o in outs]
+        grad_outputs = [_make(o._be.from_host(rng.standard_normal(o.shape).astype(o._data.dtype),
+                                              o._data.dtype)) for o in outs]
 
     def first(*xs):
         os_ = _flat_outputs(func, xs)

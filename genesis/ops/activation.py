@@ -113,7 +113,8 @@ class ThresholdBackward(Function):
         be = g._be
         gd, yd = g._data, y._data
         it = _SAME_SIZE_INT.get(gd.dtype.itemsize)
-        if it is None or gd.dtype != yd.dtype or gd.shape != yd.shape:
+        if (it is None or gd.dtype != yd.dtype or gd.shape != yd.shape
+                or type(gd) is not np.ndarray):     # the bit trick needs NumPy's .view
             return be.where(be.less_equal(yd, 0), gd.dtype.type(0), gd)
         keep = be.add(be.less_equal(yd, 0).view(np.int8), _MINUS1)    # 0 zeroed, -1 kept
         out = be.empty(gd.shape, gd.dtype)

@@ -92,7 +92,8 @@ class _Sdpa(Function):
         # fraction of one: when every score is within +-_NOSHIFT no exp overflows (a sum
         # of S of them neither) nor underflows a whole query to 0, and c = 0 will do
         shift = True
-        if mask is None and st.size:
+        if mask is None and st.size and type(st) is np.ndarray:
+            # (on a device, the extrema's two host syncs cost more than the shift's passes)
             lim = _NOSHIFT.get(cd)
             if lim is not None and be.amax(st) <= lim and be.amin(st) >= -lim:
                 shift = False
@@ -422,7 +423,7 @@ def _pad_last(x):
     """x with one zero column appended on the last dim (for bias_k / add_zero_attn)."""
     from ..creation import zeros
     from .shape import cat
-    return cat([x, zeros(tuple(x.shape[:-1]) + (1,), dtype=x.dtype)], dim=-1)
+    return cat([x, zeros(tuple(x.shape[:-1]) + (1,), dtype=x.dtype, device=x.device)], dim=-1)
 
 
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
@@ -524,7 +525,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                  f"{head_dim}), but got {tuple(static_v.shape)}")
         v = static_v
     if add_zero_attn:
-        zero = zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)
+        zero = zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
         k = cat([k, zero], dim=1)
         v = cat([v, zero], dim=1)
         if attn_mask is not None:

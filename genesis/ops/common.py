@@ -117,7 +117,7 @@ def opmath_scalar(x, b):
         if type(b) in (float, int, bool):
             return F32.type(b)
         if isinstance(b, Tensor) and not b._data.ndim:
-            return b._be.astype(b._data, F32)[()]
+            return b._be.to_host(b._be.astype(b._data, F32))[()]    # (any device)
     return None
 
 
@@ -291,8 +291,10 @@ def inplace(t, op, *args, prim=None, **kwargs):
     # (float16/bfloat16 go out of place: the ops compute those in float32)
     if prim is not None and args and not kwargs and t._data.dtype not in LOW_FLOAT_NP:
         x, y = pair(t, args[0])
-        if x is t._data and _fits(x.shape, getattr(y, "shape", ())) and can_cast(np.result_type(x, y) if not isinstance(y, np.ndarray)
-                                     else y.dtype, x.dtype):
+        # (x.dtype, not x: a device array is no NumPy array; NumPy 2 promotes the same)
+        if x is t._data and _fits(x.shape, getattr(y, "shape", ())) and can_cast(
+                y.dtype if hasattr(y, "ndim") and not isinstance(y, np.generic)
+                else np.result_type(x.dtype, y), x.dtype):
             getattr(t._be, prim)(x, y, out=x)
             t._bump_version()
             return t

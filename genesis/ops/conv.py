@@ -112,16 +112,16 @@ def _col2im(be, cols, g, n, c, nfirst=None):
         gxp = be.full((n, c) + g.padded, 0, cols.dtype)
         cols = be.reshape(cols, (n, c) + g.k + g.out)
         for o, sl in g.offsets:
-            tgt = gxp[head + sl]
-            be.add(tgt, cols[head + o], out=tgt)
+            tgt = be.getitem(gxp, head + sl)
+            be.add(tgt, be.getitem(cols, head + o), out=tgt)
         if not any(g.lo) and not any(g.hi):
             return gxp
         return be.ascontiguousarray(be.getitem(gxp, _center(g)))
     gxp = be.full((c, n) + g.padded, 0, cols.dtype)
     cols = be.reshape(cols, (c,) + g.k + (n,) + g.out)
     for o, sl in g.offsets:
-        tgt = gxp[head + sl]
-        be.add(tgt, cols[(slice(None),) + o], out=tgt)
+        tgt = be.getitem(gxp, head + sl)
+        be.add(tgt, be.getitem(cols, (slice(None),) + o), out=tgt)
     gx = be.transpose(be.getitem(gxp, _center(g)), (1, 0) + tuple(range(2, 2 + nd)))
     return be.ascontiguousarray(gx)
 
@@ -187,10 +187,10 @@ def _conv_data_flat(be, gy, w, g):
     gxp = be.full((c, M), 0, cols.dtype)
     for j, s in enumerate(_flat_shifts(g)):
         # positions past M - s are on the grid's edges, where the columns are zero
-        tgt = gxp[:, s:]
-        be.add(tgt, cols[:, j, :M - s], out=tgt)
+        tgt = be.getitem(gxp, (slice(None), slice(s, None)))
+        be.add(tgt, be.getitem(cols, (slice(None), j, slice(0, M - s))), out=tgt)
     gxp = be.reshape(gxp, (c, n) + g.padded)
-    return be.ascontiguousarray(be.transpose(gxp[_center(g)], (1, 0) + sp))
+    return be.ascontiguousarray(be.transpose(be.getitem(gxp, _center(g)), (1, 0) + sp))
 
 
 _HEAD = (slice(None), slice(None))

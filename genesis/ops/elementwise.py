@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd.function import Function, broadcast_error
 from ..dtypes import SCALAR_NAMES, _by_np, finfo, result_type
 from ..tensor import Tensor, _make
+from ..backend import cpu as _cpu
 from .common import (pair, be_of, is_float, default_float, inplace, check_inplace,
                      commit_inplace, snapshot, as_tensor_like, fill_scalar, write_out, CAT,
                      FLOAT_NP, _BF16, INT_RANGE, LOW_FLOAT_NP, F32, opmath_scalar)
@@ -44,11 +45,11 @@ def _add_scaled(be, x, y, alpha, sub):
         a = F32.type(dt.type(alpha))
         r = (be.subtract if sub else be.add)(_f32(be, x), be.multiply(_f32(be, y), a))
         return be.astype(r, dt)
-    y = _scaled(x, y, alpha)
+    y = _scaled(be, x, y, alpha)
     return be.subtract(x, y) if sub else be.add(x, y)
 
 
-def _scaled(x, y, alpha):
+def _scaled(be, x, y, alpha):
     """y * alpha for add/sub, in the promoted dtype of x and y."""
     if type(alpha) is float:
         dt = _res_dtype(x, y)
@@ -57,7 +58,8 @@ def _scaled(x, y, alpha):
                                "floating point number.")
         if dt is _BF16:              # NumPy would promote to float32
             alpha = _BF16.type(alpha)
-    return y * alpha
+    # a Python scalar y stays one (weak in the promotion that follows)
+    return y * alpha if type(y) in _SCALARS else be.multiply(y, alpha)
 
 
 class Add(Function):
@@ -67,10 +69,12 @@ class Add(Function):
     def forward(ctx, a, b, alpha):
         if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
             x, y = a._data, b._data
-            if x.dtype == y.dtype and a._be is b._be:   # the common case: no promotion
-                return a._be.add(x, y)
+            if x.dtype == y.dtype and a._be is b._be and x.dtype != _BOOL:
+                return a._be.add(x, y)      # the common case: no promotion
         x, y = pair(a, b)       # checks that tensors a and b share a backend
         be = a._be if isinstance(a, Tensor) else b._be
+        if _res_dtype(x, y) == _BOOL and be is not _cpu:
+            return be.logical_or(x, y)      # device kernels would wrap True + True to 0
         if alpha != 1:
             ctx.alpha = alpha
             return _add_scaled(be, x, y, alpha, False)
@@ -657,6 +661,8 @@ def _sign(be, x):
     reduction finds a NaN (a sum of -1/0/1 is NaN only then) in place of isnan + where
     on every call."""
     r = be.sign(x)
+    if be is not _cpu:          # no host sync on a device: mask unconditionally
+        return be.where(be.isnan(x), 0, r)
     s = be.sum(r)
     if s != s:
         r = be.where(be.isnan(x), 0, r)
@@ -978,8 +984,15 @@ def _bitwise(prim, kernel):
         dt = _res_dtype(x, y)
         if dt in FLOAT_NP or shift and dt == _BOOL:
             raise _not_implemented(kernel, dt)
+        be = be_of(input, other)
+        if dt == _BOOL and be is not _cpu:
+            # device kernels take a scalar as a float64, which they cannot mix with bools
+            if type(y) in _SCALARS:
+                y = be.full((), y, _BOOL)
+            elif type(x) in _SCALARS:
+                x = be.full((), x, _BOOL)
         try:
-            r = getattr(be_of(input, other), prim)(x, y)
+            r = getattr(be, prim)(x, y)
         except ValueError:
             raise _shape_error(input, other) from None
         return write_out(_make(r), out)
@@ -1031,7 +1044,18 @@ def isneginf(input):
 
 
 def signbit(input):
-    return _make(np.signbit(input._data))
+    x, be = input._data, input._be
+    return _make(np.signbit(x) if be is _cpu else _signbit(be, x))
+
+
+def _signbit(be, x):
+    """np.signbit from primitives (the sign of a NaN is not seen: -nan gives False)."""
+    if x.dtype == _BOOL:
+        return be.full(x.shape, False, _BOOL)
+    r = be.less(x, 0)
+    if x.dtype in FLOAT_NP:     # -0.0 too, told apart by 1 / -0.0 = -inf
+        r = be.logical_or(r, be.logical_and(be.equal(x, 0), be.less(be.reciprocal(x), 0)))
+    return r
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -1042,11 +1066,28 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         raise RuntimeError(f"{SCALAR_NAMES[input.dtype]} did not match "
                            f"{SCALAR_NAMES[other.dtype]}")
     x, y = pair(input, other)
-    return _make(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if input._be is _cpu:
+        return _make(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return _make(_isclose(input._be, x, y, rtol, atol, equal_nan))
+
+
+def _isclose(be, x, y, rtol, atol, equal_nan):
+    """np.isclose from primitives: |x - y| <= atol + rtol * |y| where finite, equal values
+    (infinities) are close, and NaNs with ``equal_nan``."""
+    eq = be.equal(x, y)
+    if x.dtype not in FLOAT_NP or x.dtype in LOW_FLOAT_NP:   # ints: no wrap-around in x - y
+        x, y = be.astype(x, np.float64 if x.dtype not in FLOAT_NP else F32), \
+            be.astype(y, np.float64 if y.dtype not in FLOAT_NP else F32)
+    d = be.absolute(be.subtract(x, y))
+    tol = be.add(be.multiply(be.absolute(y), rtol), atol)
+    r = be.logical_or(eq, be.logical_and(be.isfinite(d), be.less_equal(d, tol)))
+    if equal_nan:
+        r = be.logical_or(r, be.logical_and(be.isnan(x), be.isnan(y)))
+    return r
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+    return bool(input._be.all(isclose(input, other, rtol, atol, equal_nan)._data))
 
 
 def equal(input, other):

@@ -142,7 +142,9 @@ def _class_targets(x, target, weight, ignore_index):
         t = be.where(ignored, 0, t)
     bad = be.logical_or(be.less(t, 0), be.greater_equal(t, n_cls))
     if be.any(bad):
-        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+        # (on the host: the error path only, and device arrays have no boolean indexing)
+        first = be.to_host(t)[be.to_host(bad)].reshape(-1)[0]
+        raise IndexError(f"Target {int(first)} is out of bounds.")
     if w is not None:
         wt = be.getitem(w, t)
         if keep is not None:
@@ -409,7 +411,7 @@ def _target_distribution(f, target):
     q = be.full(shape, 0, f.logp.dtype)
     if f.eps:
         fill = f.eps / n_cls
-        q += be.reshape(f.w, (n_cls,) + (1,) * (len(shape) - ax - 1)) * fill \
+        q += be.multiply(be.reshape(f.w, (n_cls,) + (1,) * (len(shape) - ax - 1)), fill) \
             if f.w is not None else fill
         if f.keep is not None:
             q *= be.reshape(f.keep, f.idx.shape)

@@ -323,12 +323,12 @@ def _update_running(be, spec, mean, var):
     rm, rv, m, C = spec.running
     n = spec.n
     if rm is not None:
-        bm = be.sum(be.reshape(mean, (-1, C)), axis=0) / (mean.size // C)
+        bm = be.divide(be.sum(be.reshape(mean, (-1, C)), axis=0), mean.size // C)
         new = be.add(be.multiply(be.reshape(rm._data, (C,)), 1 - m), be.multiply(bm, m))
         be.copyto(rm._data, be.reshape(new, rm._data.shape), casting="unsafe")
         rm._bump_version()
     if rv is not None:
-        bv = be.sum(be.reshape(var, (-1, C)), axis=0) / (var.size // C)
+        bv = be.divide(be.sum(be.reshape(var, (-1, C)), axis=0), var.size // C)
         bv *= n / (n - 1) if n > 1 else float("nan")
         new = be.add(be.multiply(be.reshape(rv._data, (C,)), 1 - m), be.multiply(bv, m))
         be.copyto(rv._data, be.reshape(new, rv._data.shape), casting="unsafe")

@@ -91,15 +91,17 @@ def _max_2x2(be, x, g, isf):
     col = right > left, row = bottom > top. None when a NaN needs _max_offsets'
     NaN rule."""
     H, W = 2 * g.out[0], 2 * g.out[1]
-    left, right = x[:, :, :H, 0:W:2], x[:, :, :H, 1:W:2]
+    gi = be.getitem
+    left, right = gi(x, (_S, _S, slice(0, H), slice(0, W, 2))), \
+        gi(x, (_S, _S, slice(0, H), slice(1, W, 2)))
     mw = be.maximum(left, right)
-    col = be.greater(right, left).view(np.int8)
-    top, bot = mw[:, :, 0::2], mw[:, :, 1::2]
-    row = be.greater(bot, top).view(np.int8)
+    col = _int8(be, be.greater(right, left))
+    top, bot = gi(mw, _EVEN), gi(mw, _ODD)
+    row = _int8(be, be.greater(bot, top))
     m = be.maximum(top, bot)
     if isf and be.any(be.isnan(m)):
         return None
-    ct, cb = col[:, :, 0::2], col[:, :, 1::2]
+    ct, cb = gi(col, _EVEN), gi(col, _ODD)
     arg = be.subtract(cb, ct)             # row ? 2 + col_bottom : col_top
     be.add(arg, _TWO, out=arg)
     be.multiply(arg, row, out=arg)
@@ -108,6 +110,15 @@ def _max_2x2(be, x, g, isf):
 
 
 _TWO = np.int8(2)
+_I8 = np.dtype(np.int8)
+_S = slice(None)
+_EVEN, _ODD = (_S, _S, slice(0, None, 2)), (_S, _S, slice(1, None, 2))
+
+
+def _int8(be, b):
+    """A bool array as int8 0/1: a free view of NumPy's bytes, else a cast."""
+    return b.view(np.int8) if type(b) is np.ndarray else be.astype(b, _I8)
+
 _SAME_SIZE_INT = {1: np.dtype(np.int8), 2: np.dtype(np.int16), 4: np.dtype(np.int32),
                   8: np.dtype(np.int64)}
 
@@ -118,7 +129,7 @@ def _scatter_2x2(be, y, g, arg):
     inf/NaN gradients reach only their winners). None where the dtype has no integer
     of its size."""
     it = _SAME_SIZE_INT.get(y.dtype.itemsize)
-    if it is None or y.shape != arg.shape:
+    if it is None or y.shape != arg.shape or type(y) is not np.ndarray:
         return None
     n, c = y.shape[:2]
     H, W = g.size
@@ -151,11 +162,11 @@ def _max_offsets(be, x, g, isf, nan_aware=False):
         m = be.full(shape, low, dt)
     else:
         arg = be.full(shape, 0, arg_dt)
-        m = be.copy(xp[_HEAD + g.offsets[0][1]])
+        m = be.copy(be.getitem(xp, _HEAD + g.offsets[0][1]))
     for j, (_, sl) in enumerate(g.offsets):
         if j == 0 and not padded:
             continue
-        v = xp[_HEAD + sl]
+        v = be.getitem(xp, _HEAD + sl)
         upd = be.greater(v, m)
         if nan_aware:
             be.logical_or(upd, be.isnan(v), out=upd)
@@ -181,11 +192,11 @@ class MaxPoolScatter(Function):
         gxp = be.full(y.shape[:2] + g.padded, 0, y.dtype)
         zero = be.full((), 0, y.dtype)
         for j, (_, sl) in enumerate(g.offsets):
-            tgt = gxp[_HEAD + sl]
+            tgt = be.getitem(gxp, _HEAD + sl)
             be.add(tgt, be.where(be.equal(arg, j), y, zero), out=tgt)
         if not any(g.lo) and not any(g.hi):
             return gxp
-        return be.ascontiguousarray(gxp[_center(g)])
+        return be.ascontiguousarray(be.getitem(gxp, _center(g)))
 
     @staticmethod
     def backward(ctx, gg):
@@ -203,7 +214,7 @@ class MaxPoolGather(Function):
         xp = _padded_with(be, gx._data, g, 0)
         out = be.full(arg.shape, 0, xp.dtype)
         for j, (_, sl) in enumerate(g.offsets):
-            out = be.where(be.equal(arg, j), xp[_HEAD + sl], out)
+            out = be.where(be.equal(arg, j), be.getitem(xp, _HEAD + sl), out)
         return out
 
     @staticmethod
@@ -245,7 +256,7 @@ class WindowSum(Function):
             xp = _padded_with(be, x, g, 0)
             out = be.full(x.shape[:2] + g.out, 0, x.dtype if isf else _I64)
             for _, sl in g.offsets:
-                be.add(out, xp[_HEAD + sl], out=out)
+                be.add(out, be.getitem(xp, _HEAD + sl), out=out)
             if isf:
                 be.divide(out, div, out=out)
             else:       # integer pools divide as C++ does: truncating
@@ -254,10 +265,10 @@ class WindowSum(Function):
             y = be.divide(x, div)
             gxp = be.full(x.shape[:2] + g.padded, 0, y.dtype)
             for _, sl in g.offsets:
-                tgt = gxp[_HEAD + sl]
+                tgt = be.getitem(gxp, _HEAD + sl)
                 be.add(tgt, y, out=tgt)
             out = gxp if not any(g.lo) and not any(g.hi) else be.ascontiguousarray(
-                gxp[_center(g)])
+                be.getitem(gxp, _center(g)))
         return out if out.dtype == dt else be.astype(out, dt)
 
     @staticmethod

@@ -214,8 +214,8 @@ class AxisMix(Function):
                     x, be.reshape(be.from_host(w, x.dtype), wshape))
                 for tgt, sel in steps:
                     if isinstance(tgt, slice):
-                        dst = out[_along(ax, nd, tgt)]
-                        be.add(dst, g[_along(ax, nd, sel)], out=dst)
+                        dst = be.getitem(out, _along(ax, nd, tgt))
+                        be.add(dst, be.getitem(g, _along(ax, nd, sel)), out=dst)
                     else:
                         t = _along(ax, nd, be.from_host(tgt, np.int64))
                         be.setitem(out, t, be.add(be.getitem(out, t),

@@ -123,7 +123,9 @@ class Reshape(Function):
 def _reshape(input, shape):
     out = Reshape.apply(input, shape)
     x, base = input._data, out._data.base   # NumPy views point at the owner of the memory
-    if base is not None and (base is x or base is x.base or np.may_share_memory(base, x)):
+    if base is not None and (base is x or base is x.base or (  # device arrays: storage
+            np.may_share_memory(base, x) if type(x) is np.ndarray
+            else base.storage is x.storage)):
         mark_view(out, input, lambda b: b.reshape(shape))
     return out
 
@@ -199,7 +201,20 @@ def _view_dtype(input, dt):
                 if s % r:
                     raise RuntimeError(f"self.stride({i}) must be divisible by {r} {what}, "
                                        f"but got {s}")
-    return mark_view(_make(x.view(dt.np)), input, lambda b: b.view(dt))
+    return mark_view(_make(_reinterpret(x, dt.np)), input, lambda b: b.view(dt))
+
+
+def _reinterpret(x, npdt):
+    """x's bytes read as npdt, the last dim rescaled (checked above): NumPy's view, or a
+    DeviceArray over the same storage."""
+    if type(x) is np.ndarray:
+        return x.view(npdt)
+    shape, strides = x.shape, x.strides
+    if x.ndim and x.dtype.itemsize != npdt.itemsize:
+        shape = shape[:-1] + (shape[-1] * x.dtype.itemsize // npdt.itemsize,)
+        strides = strides[:-1] + (npdt.itemsize,)
+    return type(x)(x.storage, shape, npdt, strides, x.offset,
+                   x if x.base is None else x.base)
 
 
 def view_as(input, other):

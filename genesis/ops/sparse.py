@@ -38,27 +38,35 @@ class _EmbeddingBackward(Function):
         flat = be.reshape(idx, (-1,))
         G = be.reshape(g._data, (-1, D))
         if freq:
-            counts = np.bincount(flat, minlength=num)
-            G = be.divide(G, be.reshape(counts[flat].astype(G.dtype), (-1, 1)))
+            G = be.divide(G, be.reshape(_counts(be, flat, num, G.dtype), (-1, 1)))
         out = _scatter_rows(be, G, flat, num)
         if pad is not None:
-            out[pad] = 0
+            be.setitem(out, pad, 0)
         if ctx.needs_input_grad:
-            ctx.idx, ctx.pad, ctx.freq = idx, pad, freq
+            ctx.idx, ctx.pad, ctx.freq, ctx.num = idx, pad, freq, num
         return out
 
     @staticmethod
     def backward(ctx, gg):
         # linear in g: its transpose is a lookup of gg's rows (zero where padding / scaled)
-        idx = _make(ctx.idx)
-        r = gg[idx]
+        be, ia, dt = gg._be, ctx.idx, gg._data.dtype
+        r = gg[_make(ia)]
+        col = ia.shape + (1,)
         if ctx.freq:
-            flat = ctx.idx.reshape(-1)
-            counts = np.bincount(flat)[flat].reshape(ctx.idx.shape + (1,))
-            r = r / _make(counts.astype(gg._data.dtype))
+            counts = _counts(be, be.reshape(ia, (-1,)), ctx.num, dt)
+            r = r / _make(be.reshape(counts, col))
         if ctx.pad is not None:
-            r = r * _make((ctx.idx != ctx.pad)[..., None].astype(gg._data.dtype))
+            r = r * _make(be.astype(be.reshape(be.not_equal(ia, ctx.pad), col), dt))
         return r, None, None, None, None
+
+
+def _counts(be, flat, num, dtype):
+    """How many times each entry of ``flat`` occurs in it (as ``dtype``), per entry."""
+    if type(flat) is np.ndarray:
+        return np.bincount(flat, minlength=num)[flat].astype(dtype)
+    counts = be.full((num,), 0, dtype)
+    be.add_at(counts, (flat,), be.full(flat.shape, 1, dtype))
+    return be.getitem(counts, flat)
 
 
 def _scatter_rows(be, G, flat, num):
@@ -112,9 +120,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 def _renorm_rows(weight, idx, max_norm, norm_type):
     """Scale in place the rows of weight that idx names and whose norm exceeds max_norm
     to norm max_norm (PyTorch's embedding_renorm_, outside autograd)."""
+    w = weight._data
+    if type(w) is not np.ndarray:
+        return _renorm_rows_device(weight, idx, max_norm, norm_type)
     with no_grad():
         rows = np.unique(idx)
-        w = weight._data
         sub = w[rows]
         norms = np.linalg.norm(sub.astype(np.float64), ord=norm_type, axis=1) \
             if norm_type != 2 else np.sqrt((sub.astype(np.float64) ** 2).sum(1))
@@ -123,6 +133,29 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
             scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
             w[rows[big]] = sub[big] * scale[:, None]
             weight._bump_version()
+
+
+def _renorm_rows_device(weight, idx, max_norm, norm_type):
+    """_renorm_rows in backend primitives, with no host round trip: every looked-up row
+    is rewritten, by 1 where its norm is within max_norm (rows named twice are written
+    twice with the same values)."""
+    be, w = weight._be, weight._data
+    rows = be.reshape(idx, (-1,))
+    sub = be.getitem(w, rows)
+    a = be.absolute(be.astype(sub, np.float64))
+    if norm_type == 2:
+        norms = be.sqrt(be.sum(be.multiply(a, a), axis=(1,)))
+    elif norm_type == float("inf"):
+        norms = be.amax(a, axis=(1,))
+    elif norm_type == 0:
+        norms = be.sum(be.not_equal(a, 0), axis=(1,), dtype=np.float64)
+    else:
+        norms = be.power(be.sum(be.power(a, float(norm_type)), axis=(1,)), 1.0 / norm_type)
+    scale = be.where(be.greater(norms, max_norm),
+                     be.divide(max_norm, be.add(norms, 1e-7)), 1.0)
+    new = be.multiply(sub, be.reshape(be.astype(scale, w.dtype), (-1, 1)))
+    be.setitem(w, rows, new)
+    weight._bump_version()
 
 
 def one_hot(tensor, num_classes=-1):
@@ -134,11 +167,11 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         if x.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        num_classes = int(x.max()) + 1
+        num_classes = int(be.amax(x)) + 1
     if x.size:
-        if x.min() < 0:
+        if int(be.amin(x)) < 0:
             raise RuntimeError("Class values must be non-negative.")
-        if x.max() >= num_classes:
+        if int(be.amax(x)) >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
     elif num_classes < 0:
         raise RuntimeError("Class values must be non-negative.")

@@ -189,3 +189,19 @@ def test_matmul_gradients_match_cpu():
     for cpu, gpu in ((a, ga), (b, gb)):
         assert gpu.grad.is_cuda
         np.testing.assert_allclose(gpu.grad.cpu().numpy(), cpu.grad.numpy(), rtol=1e-12)
+
+
+def test_tf32_switches_as_torch():
+    import genesis
+    assert genesis.backends.cuda.matmul.allow_tf32 is False
+    assert genesis.get_float32_matmul_precision() == "highest"
+    try:
+        genesis.set_float32_matmul_precision("high")
+        assert genesis.backends.cuda.matmul.allow_tf32 is True
+        a = genesis.ones(64, 64, device="cuda")
+        np.testing.assert_allclose((a @ a).cpu().numpy(), np.full((64, 64), 64.0), rtol=1e-3)
+    finally:
+        genesis.set_float32_matmul_precision("highest")
+    with pytest.warns(UserWarning, match="low is not one of 'highest', 'high', or 'medium'"):
+        genesis.set_float32_matmul_precision("low")
+    assert genesis.get_float32_matmul_precision() == "highest"

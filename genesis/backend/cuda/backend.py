@@ -458,7 +458,10 @@ def setitem(x, index, value):
     if _any(isinstance(i, (list, np.ndarray, DeviceArray, bool, np.bool_)) for i in key):
         advanced_setitem(x, key, value)         # index.py  # noqa: F405
         return
-    copyto(getitem(x, index), value)
+    dst = getitem(x, index)
+    if isinstance(value, DeviceArray) and value.ndim > dst.ndim:   # NumPy drops lead 1-dims
+        value = reshape(value, value.shape[value.ndim - dst.ndim:])
+    copyto(dst, value)
 
 
 def concatenate(arrays, axis=0):

@@ -4,7 +4,7 @@ result, leading dims broadcast as batch dims, the result has the operands' dtype
 
 float16/bfloat16/float32 accumulate in float32 (float16/bfloat16 round once on store),
 float64 in float64, integers and bool in int64. float32 uses IEEE products unless
-ALLOW_TF32 is True (genesis.backends.cuda.matmul.allow_tf32 sets it), so results match
+genesis.backends.cuda.matmul.allow_tf32 is True (or ALLOW_TF32 here), so results match
 the CPU to float32 round-off by default.
 """
 import math
@@ -17,6 +17,7 @@ from . import runtime
 from .array import DeviceArray
 from .backend import _merge, copyto, from_host, shares_memory
 from .kernels import common as _k, matmul as _mm
+from ...backends.cuda import matmul as _flags
 
 __all__ = ["matmul"]
 
@@ -165,7 +166,8 @@ def _run(x, y, c, batch, M, N, K):
     bst = [s or [0] for s in bst]
     family, acc, dot = _FAMILY.get(x.dtype.name, _INT)
     kernel, meta = _KERNELS[family]
-    prec = "tf32" if ALLOW_TF32 and x.dtype.name == "float32" else "ieee"
+    tf32 = ALLOW_TF32 or _flags.allow_tf32
+    prec = "tf32" if tf32 and x.dtype.name == "float32" else "ieee"
     upcast = _k.INTERPRET and dot and x.dtype.itemsize == 2
 
     def grid(m):
