@@ -9,6 +9,15 @@ import triton.language as tl
 from .. import runtime
 
 INTERPRET = runtime.mode() == "interpret"
+
+if runtime.mode() == "gpu":
+    # Triton launches on its driver's "current" stream and device, which without torch are
+    # the default stream and the context's device: point them at genesis's
+    _drv = triton.runtime.driver.active
+    _drv.get_current_device = runtime.current_device
+    _drv.set_current_device = runtime.set_device
+    _drv.get_current_stream = lambda device=None: runtime.current_stream(
+        runtime.current_device() if device is None else device).handle
 # the interpreter costs ~1 ms per program instance: few, large blocks there
 BLOCK = 4096 if INTERPRET else 1024
 
