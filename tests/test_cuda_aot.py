@@ -15,7 +15,8 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-FAMILIES = ["elementwise", "reduce", "matmul", "index", "random", "fused"]
+FAMILIES = ["elementwise", "reduce", "matmul", "index", "random", "softmax", "norm",
+            "activation", "optim"]
 HOPPER = GPUTarget("cuda", 90, 32)
 
 

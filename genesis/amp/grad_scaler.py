@@ -415,6 +415,14 @@ def _device_check_and_unscale(grads, inv, start):
     float32 tensor) as an AND of per-gradient isfinite reductions, so that no gradient
     waits for the host; each gradient is then multiplied by ``inv`` in place."""
     be = grads[0]._be
+    fused = getattr(be, "unscale_and_check", None)
+    if fused is not None:                       # one launch per dtype (CUDA)
+        found = be.full((), 1.0 if start else 0.0, _F32)
+        fused([g._data for g in grads], inv, found)
+        if inv != 1.0:
+            for g in grads:
+                g._bump_version()
+        return _make(found)
     ok = be.full((), not start, _dt.bool_.np)
     for g in grads:
         a = g._data

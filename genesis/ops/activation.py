@@ -403,6 +403,10 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, a):
+        fused = getattr(a._be, "silu_fwd", None)      # one kernel on CUDA
+        if fused is not None and a._data.dtype in FLOAT_NP:
+            ctx.save_for_backward(a)
+            return fused(a._data)
         x, dt = _float_input(a, "silu_cpu")
         ctx.save_for_backward(a)
         y = a._be.sigmoid(x)
@@ -423,6 +427,9 @@ class SiluBackward(Function):
         if ctx.needs_input_grad:
             ctx.save_for_backward(g, a)
         be = a._be
+        fused = getattr(be, "silu_bwd", None)
+        if fused is not None and g._data.shape == a._data.shape:
+            return fused(g._data, a._data)
         x = _compute_array(a)
         s = be.sigmoid(x)
         r = be.subtract(1, s)
@@ -558,6 +565,12 @@ def _gelu_mode(approximate):
 class Gelu(Function):
     @staticmethod
     def forward(ctx, a, approx):
+        fused = getattr(a._be, "gelu_fwd", None)      # one kernel on CUDA
+        if fused is not None and a._data.dtype in FLOAT_NP:
+            ctx.save_for_backward(a)
+            ctx.approx = approx
+            y, ctx.d = fused(a._data, approx, bool(ctx.needs_input_grad))
+            return y
         x, dt = _float_input(a, "GeluKernelImpl")
         ctx.save_for_backward(a)
         ctx.approx = approx
@@ -582,8 +595,12 @@ class GeluBackward(Function):
         ctx.approx = approx
         be = a._be
         if d is None:
-            _, d = _gelu_arrays(be, _gelu_tanh if approx else _gelu_erf,
-                                _compute_array(a), True)
+            fused = getattr(be, "gelu_fwd", None)
+            if fused is not None:
+                _, d = fused(a._data, approx, True)
+            else:
+                _, d = _gelu_arrays(be, _gelu_tanh if approx else _gelu_erf,
+                                    _compute_array(a), True)
         gd = g._data
         if gd.shape != d.shape:        # a 0-d input, computed as 1-d
             gd = be.reshape(gd, d.shape)

@@ -10,7 +10,8 @@ import warnings
 from ..autograd.function import Function
 from ..random import _gen
 from ..tensor import _make
-from .common import LOW_FLOAT_NP as _LOW, F32 as _F32, check_inplace, commit_inplace, snapshot
+from .common import LOW_FLOAT_NP as _LOW, F32 as _F32, FLOAT_NP as _FLOAT, check_inplace, \
+    commit_inplace, snapshot
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout"]
@@ -36,6 +37,36 @@ class _Masked(Function):
         return g * _make(ctx.mask), None, None
 
 
+class _Dropout(Function):
+    """Plain dropout by the backend's fused primitive (CUDA): the mask drawn in-kernel and
+    kept as bools, backward one masked multiply."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        be = x._be
+        y, keep = be.dropout_fwd(x._data, p, _gen(None, be, x))
+        if ctx.needs_input_grad:
+            ctx.keep, ctx.p = keep, p
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return _MaskScale.apply(g, ctx.keep, ctx.p), None
+
+
+class _MaskScale(Function):
+    """g * keep / (1 - p), fused; linear in g, so its backward is itself."""
+
+    @staticmethod
+    def forward(ctx, g, keep, p):
+        ctx.keep, ctx.p = keep, p
+        return g._be.dropout_bwd(g._data, keep, p)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _MaskScale.apply(gg, ctx.keep, ctx.p), None, None
+
+
 def _check_p(p):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -59,6 +90,15 @@ def _apply(input, p, training, inplace, shape, alpha):
         mask, shift = be.full((), 0, dt), None
         if alpha:                         # PyTorch multiplies by zero for alpha dropout too
             alpha = False
+    elif (not alpha and shape == input._data.shape and dt in _FLOAT
+          and getattr(be, "dropout_fwd", None) is not None):
+        if not inplace:
+            return _Dropout.apply(input, p)
+        if check_inplace(input):
+            return commit_inplace(input, _Dropout.apply(snapshot(input), p))
+        be.copyto(input._data, be.dropout_fwd(input._data, p, _gen(None, be, input))[0])
+        input._bump_version()
+        return input
     else:
         mask = _keep_mask(input, p, shape)
         shift = None

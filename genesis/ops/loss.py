@@ -195,7 +195,7 @@ def _as_array(be, v):
 class CrossEntropy(Function):
     """cross_entropy with class-index targets (weight, ignore_index, label smoothing) or
     class-probability targets, in one Function."""
-    probs = False
+    probs = fused = False
 
     @staticmethod
     def forward(ctx, a, target, weight, ignore_index, reduction, eps):
@@ -209,6 +209,9 @@ class CrossEntropy(Function):
         _check_smoothing(eps)
         _check_weight_dtype(weight, a._data)
         ax, t, keep, w, wt = _class_targets(a._data, target, weight, ignore_index)
+        fused = getattr(be, "cross_entropy_fwd", None)
+        if fused is not None and ax == a.ndim - 1:
+            return _ce_fused(ctx, fused, a, target, ignore_index, eps, t, keep, w, wt)
         low = a._data.dtype in _LOW
         # C-contiguous, in float32 for float16/bfloat16
         logp = _normalized(ctx, a, ax, _dt.float32 if low else None, True)
@@ -261,6 +264,32 @@ class CrossEntropy(Function):
             d = -(gs * q * _log_softmax(ctx.inp, ctx.axis))
             gw = d if d.ndim == 1 else d.sum([i for i in range(d.ndim) if i != 1])
         return gx, gt, gw, None, None, None
+
+
+def _ce_fused(ctx, fused, a, target, ignore_index, eps, t, keep, w, wt):
+    """cross_entropy with class-index targets over the last axis ((C,) or (N, C)) by the
+    backend's fused kernel: per-row loss and log-sum-exp in one pass; the backward
+    recomputes the probabilities from the saved lse (CrossEntropyBackward)."""
+    be = a._be
+    x = a._data
+    ctx.x2 = be.reshape(x, (1, -1)) if x.ndim == 1 else x
+    ctx.tg = be.reshape(target._data, (-1,))
+    loss, ctx.lse = fused(ctx.x2, ctx.tg, ignore_index, eps, w)
+    if x.ndim == 1:
+        loss = be.reshape(loss, ())
+    ctx.fused, ctx.ignore_index, ctx.wk = True, ignore_index, w
+    # what a double backward's target distribution needs (_target_distribution)
+    if x.dtype in _LOW:
+        w = be.astype(w, _F32) if w is not None else None
+        wt = be.astype(wt, _F32) if wt is not None else None
+    coef = wt
+    if eps:
+        coef = be.multiply(coef, 1.0 - eps) if coef is not None else 1.0 - eps
+    ax = x.ndim - 1
+    ctx.logp, ctx.idx, ctx.axis, ctx.keep, ctx.w, ctx.coef = \
+        None, be.reshape(t, t.shape + (1,)), ax, keep, w, coef
+    out, ctx.denom = _finish(be, loss, wt, ctx.reduction, x.dtype)
+    return out
 
 
 def _ce_probs(ctx, a, target, weight, ignore_index, eps):
@@ -324,6 +353,10 @@ class CrossEntropyBackward(Function):
         if ctx.needs_input_grad:
             ctx.save_for_backward(gs, a, target)
         gd = gs._data
+        if fctx.fused:      # one kernel: softmax from the saved lse, minus q, times gs
+            dx = be.cross_entropy_bwd(fctx.x2, fctx.tg, fctx.lse, be.reshape(gd, (-1,)),
+                                      fctx.ignore_index, fctx.eps, fctx.wk)
+            return be.reshape(dx, a.shape) if a.ndim == 1 else dx
         if gd.dtype != fctx.logp.dtype:
             gd = be.astype(gd, fctx.logp.dtype)
         p = be.exp(fctx.logp)
@@ -400,15 +433,16 @@ def _target_distribution(f, target):
     """The target distribution q of a cross_entropy as a Tensor (differentiable in a
     probability target)."""
     be = f.inp._be
+    shape = f.inp.shape
+    dtype = f.lse.dtype if f.fused else f.logp.dtype
     if f.probs:
-        n_cls = f.logp.shape[f.axis]
+        n_cls = shape[f.axis]
         q = target.to(f.inp.dtype) if target.dtype != f.inp.dtype else target
         if f.eps:
             q = q * (1.0 - f.eps) + f.eps / n_cls
         return q * _make(f.wb) if f.wb is not None else q
-    ax, n_cls = f.axis, f.logp.shape[f.axis]
-    shape = f.logp.shape
-    q = be.full(shape, 0, f.logp.dtype)
+    ax, n_cls = f.axis, shape[f.axis]
+    q = be.full(shape, 0, dtype)
     if f.eps:
         fill = f.eps / n_cls
         q += be.multiply(be.reshape(f.w, (n_cls,) + (1,) * (len(shape) - ax - 1)), fill) \

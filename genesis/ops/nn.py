@@ -27,6 +27,13 @@ def _normalized(ctx, a, dim, dtype, log):
     """softmax (or log_softmax) of a over dim: x - max, then exp and divide by the sum
     (or subtract the log of the sum), in place where NumPy allows."""
     be = a._be
+    fused = getattr(be, "softmax_fwd", None)
+    if fused is not None and a.ndim and wrap_dim(dim, a.ndim) == a.ndim - 1:
+        # one kernel over the last axis (float32 math for low precision, rounded once)
+        x = a._data if dtype is None else be.astype(a._data, _dt.to_dtype(dtype).np)
+        if x.dtype in FLOAT_NP:
+            ctx.axis = a.ndim - 1
+            return fused(x, log)
     x, out_dt, ax = _prepare(a, dim, dtype, log)
     ctx.axis = ax
     if x.ndim == 0:
@@ -64,6 +71,10 @@ class SoftmaxBackward(Function):
             ctx.save_for_backward(g, y)
         ctx.axis = ax
         be = g._be
+        fused = getattr(be, "softmax_bwd", None)
+        if fused is not None and y.ndim and ax == y.ndim - 1 and \
+                g._data.dtype == y._data.dtype:
+            return fused(g._data, y._data, False)
         gy = be.multiply(g._data, y._data)
         if gy.ndim == 0:
             return be.multiply(gy, 0)
@@ -101,6 +112,10 @@ class LogSoftmaxBackward(Function):
             ctx.save_for_backward(g, y)
         ctx.axis = ax
         be = g._be
+        fused = getattr(be, "softmax_bwd", None)
+        if fused is not None and y.ndim and ax == y.ndim - 1 and \
+                g._data.dtype == y._data.dtype:
+            return fused(g._data, y._data, True)
         if g._data.ndim == 0:
             return be.multiply(g._data, 0)
         p = be.exp(y._data)

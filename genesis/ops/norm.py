@@ -26,15 +26,16 @@ class _Spec:
     weight and bias take to broadcast against the view and ``waxes`` the axes their
     gradients sum over. ``centered`` is False for RMS norm (no mean is subtracted).
     ``running`` is (running_mean, running_var, momentum, channels) to update, or None."""
-    __slots__ = ("view", "axes", "wview", "waxes", "n", "eps", "centered", "running", "rows")
+    __slots__ = ("view", "axes", "wview", "waxes", "n", "eps", "centered", "running", "rows",
+                 "last")
 
     def __init__(self, view, axes, wview, eps, centered=True, running=None):
         self.view, self.axes, self.wview, self.eps = view, axes, wview, eps
         self.centered, self.running = centered, running
         self.n = math.prod(view[a] for a in axes)
         # a 2-D view normalized over short rows (layer/rms norm): _rows_forward's fast path
-        self.rows = (len(view) == 2 and axes == (1,) and running is None
-                     and view[1] <= _EINSUM_MAX)
+        self.last = len(view) == 2 and axes == (1,) and running is None
+        self.rows = self.last and view[1] <= _EINSUM_MAX
         self.waxes = tuple(i for i in range(len(view))
                            if wview is None or i < len(view) - len(wview)
                            or wview[i - len(view) + len(wview)] == 1)
@@ -53,6 +54,10 @@ class _Normalize(Function):
         dt = x._data.dtype
         cd = _compute_dtype(dt)
         X = be.reshape(x._data, spec.view)
+        if spec.last and type(X) is not np.ndarray:
+            fused = getattr(be, "norm_fwd", None)      # a fused kernel (CUDA backend)
+            if fused is not None:
+                return _fused_forward(ctx, fused, x, X, weight, bias, spec)
         if cd != dt:
             X = be.astype(X, cd)
         if spec.rows and X.size and type(X) is np.ndarray:
@@ -109,19 +114,30 @@ class _NormalizeBackward(Function):
     def forward(ctx, g, x, w, fctx, needs):
         be = g._be
         spec, xh = fctx.spec, fctx.xh
-        dt = x._data.dtype
-        cd = xh.dtype
         G = be.reshape(g._data, spec.view)
-        if G.dtype != cd:
-            G = be.astype(G, cd)
-        if fctx.rows:
-            dx, dw, db = _rows_backward(be, G, w, fctx, needs, cd)
+        if xh is None:          # saved by _fused_forward
+            dx, dw, db = be.norm_bwd(
+                G, be.reshape(x._data, spec.view), w._data if w is not None else None,
+                fctx.mean, fctx.r, spec.centered, needs[0], needs[1], needs[2])
+            if dx is not None:
+                dx = be.reshape(dx, x._data.shape)
+            if dw is not None:
+                dw = be.reshape(dw, w.shape)
+            if db is not None:
+                db = be.reshape(db, fctx.bshape)
         else:
-            dx, dw, db = _generic_backward(be, G, w, fctx, needs, cd)
-        if dx is not None:
-            dx = be.reshape(dx, x._data.shape)
-            if cd != dt:
-                dx = be.astype(dx, dt)
+            dt = x._data.dtype
+            cd = xh.dtype
+            if G.dtype != cd:
+                G = be.astype(G, cd)
+            if fctx.rows:
+                dx, dw, db = _rows_backward(be, G, w, fctx, needs, cd)
+            else:
+                dx, dw, db = _generic_backward(be, G, w, fctx, needs, cd)
+            if dx is not None:
+                dx = be.reshape(dx, x._data.shape)
+                if cd != dt:
+                    dx = be.astype(dx, dt)
         if ctx.needs_input_grad:
             ctx.save_for_backward(g, x, w)
             ctx.spec = spec
@@ -170,6 +186,20 @@ class _NormalizeBackward(Function):
         if grad_g is not None:
             grad_g = grad_g.reshape(g.shape)
         return grad_g, grad_x, grad_w, None, None
+
+
+def _fused_forward(ctx, fused, x, X, weight, bias, spec):
+    """_Normalize.forward by the backend's fused kernel: keeps the row means and 1/std
+    (xh None marks this path for _NormalizeBackward)."""
+    be = x._be
+    y, mean, r = fused(X, weight._data if weight is not None else None,
+                       bias._data if bias is not None else None, spec.eps, spec.centered)
+    if ctx.needs_input_grad:
+        ctx.save_for_backward(x, weight)
+        ctx.xh, ctx.mean, ctx.r, ctx.spec, ctx.rows = None, mean, r, spec, False
+        if bias is not None:
+            ctx.bshape = bias._data.shape
+    return be.reshape(y, x._data.shape)
 
 
 def _rows_forward(ctx, be, x, X, weight, bias, spec, cd):

@@ -83,6 +83,17 @@ def check_betas(betas):
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
 
 
+def _state_of(state, be, x, amsgrad):
+    """A parameter's Adam state, created (step 0, zero moments) on its first step."""
+    if len(state) == 0:
+        state["step"] = _step_tensor()
+        state["exp_avg"] = _zeros_like(be, x)
+        state["exp_avg_sq"] = _zeros_like(be, x)
+        if amsgrad:
+            state["max_exp_avg_sq"] = _zeros_like(be, x)
+    return state
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba), with AMSGrad, maximize, and L2 (or, with
     ``decoupled_weight_decay=True``, AdamW's decoupled) weight decay, as
@@ -118,17 +129,14 @@ class Adam(Optimizer):
             eps, wd = group["eps"], group["weight_decay"]
             amsgrad, maximize = group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
+            if self._fused_step(group, lr, beta1, beta2, eps, wd, amsgrad, maximize,
+                                decoupled):
+                continue
             for p in group["params"]:
                 if p._grad is None:
                     continue
                 be, x = p._be, p._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(be, x)
-                    state["exp_avg_sq"] = _zeros_like(be, x)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(be, x)
+                state = _state_of(self.state[p], be, x, amsgrad)
                 st = state["step"]._data
                 st += 1
                 step = float(st)
@@ -165,6 +173,35 @@ class Adam(Optimizer):
                 be.add(x, u, out=x)
                 p._bump_version()
         return loss
+
+    def _fused_step(self, group, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
+        """The whole group in one launch per dtype through the backend's fused
+        ``adam_step`` (CUDA), when it has one and every parameter is on it, contiguous."""
+        ps = [p for p in group["params"] if p._grad is not None]
+        if not ps or group["foreach"] is False or group["fused"] is False:
+            return False
+        be = ps[0]._be
+        fused = getattr(be, "adam_step", None)
+        if fused is None or not all(p._be is be and p._data.flags.c_contiguous for p in ps):
+            return False
+        xs, gs, ms, vs, vmaxs, steps = [], [], [], [], [] if amsgrad else None, []
+        for p in ps:
+            x = p._data
+            state = _state_of(self.state[p], be, x, amsgrad)
+            st = state["step"]._data
+            st += 1
+            steps.append(float(st))
+            xs.append(x)
+            gs.append(p._grad._data)
+            ms.append(state["exp_avg"]._data)
+            vs.append(state["exp_avg_sq"]._data)
+            if amsgrad:
+                vmaxs.append(state["max_exp_avg_sq"]._data)
+        fused(xs, gs, ms, vs, vmaxs, steps, lr, beta1, beta2, eps, wd, decoupled, amsgrad,
+              maximize)
+        for p in ps:
+            p._bump_version()
+        return True
 
 
 class AdamW(Adam):

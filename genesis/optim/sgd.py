@@ -32,6 +32,9 @@ class SGD(Optimizer):
             momentum = group["momentum"]
             alpha = 1 - group["dampening"]
             nesterov, maximize = group["nesterov"], group["maximize"]
+            if self._fused_step(group, lr, wd, momentum, group["dampening"], nesterov,
+                                maximize):
+                continue
             for p in group["params"]:
                 if p._grad is None:
                     continue
@@ -68,3 +71,33 @@ class SGD(Optimizer):
                 be.add(x, t, out=x)
                 p._bump_version()
         return loss
+
+    def _fused_step(self, group, lr, wd, momentum, dampening, nesterov, maximize):
+        """The whole group in one launch per dtype through the backend's fused
+        ``sgd_step`` (CUDA), when it has one and every parameter is on it, contiguous."""
+        ps = [p for p in group["params"] if p._grad is not None]
+        if not ps or group["foreach"] is False or group["fused"] is False:
+            return False
+        be = ps[0]._be
+        fused = getattr(be, "sgd_step", None)
+        if fused is None or not all(p._be is be and p._data.flags.c_contiguous for p in ps):
+            return False
+        bufs = new = None
+        if momentum != 0:
+            old = [self.state[p].get("momentum_buffer") for p in ps]
+            if not all(b is None or b._data.flags.c_contiguous for b in old):
+                return False              # a strided buffer (loaded state): the slow path
+            bufs, new = [], []
+            for p, buf_t in zip(ps, old):
+                new.append(buf_t is None)
+                if buf_t is None:         # the kernel sets it to the gradient
+                    buf_t = self.state[p]["momentum_buffer"] = _make(
+                        be.empty(p._data.shape, p._data.dtype))
+                else:
+                    buf_t._bump_version()
+                bufs.append(buf_t._data)
+        fused([p._data for p in ps], [p._grad._data for p in ps], bufs, lr, momentum,
+              dampening, wd, nesterov, maximize, new_buffers=new)
+        for p in ps:
+            p._bump_version()
+        return True

@@ -507,3 +507,7 @@ from .reduce import *  # noqa: E402,F401,F403
 from .linalg import *  # noqa: E402,F401,F403
 from .index import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403
+from .norm import *  # noqa: E402,F401,F403
+from .softmax import *  # noqa: E402,F401,F403
+from .activation import *  # noqa: E402,F401,F403
+from .optim import *  # noqa: E402,F401,F403

@@ -69,3 +69,21 @@ def store_cast(x, ptr_dtype: tl.constexpr):
         return x.to(tl.float32).to(tl.float16)     # float64 -> half via float, as torch
     else:
         return x.to(ptr_dtype)
+
+
+@triton.jit
+def div_rn(a, b):
+    """a / b rounded to nearest: Triton's float32 `/` is approximate on GPUs."""
+    if a.dtype == tl.float32:
+        return tl.math.div_rn(a, b)
+    else:
+        return a / b
+
+
+@triton.jit
+def sqrt_rn(x):
+    """sqrt rounded to nearest (float32's tl.sqrt is approximate on GPUs)."""
+    if x.dtype == tl.float32:
+        return tl.sqrt_rn(x)
+    else:
+        return tl.sqrt(x)

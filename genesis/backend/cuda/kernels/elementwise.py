@@ -12,7 +12,7 @@ special values included; tests/cuda/test_cuda_math.py states the tolerances.
 import triton
 import triton.language as tl
 
-from .common import from_bits, store_cast
+from .common import from_bits, store_cast, div_rn as _div
 
 RANK = 4
 
@@ -49,14 +49,6 @@ def _signbit(x):
     else:
         return x.to(tl.float32).to(tl.int32, bitcast=True) < 0
 
-
-@triton.jit
-def _div(a, b):
-    """a / b rounded to nearest: Triton's float32 `/` is approximate on GPUs."""
-    if a.dtype == tl.float32:
-        return tl.math.div_rn(a, b)
-    else:
-        return a / b
 
 
 @triton.jit
