@@ -146,6 +146,17 @@ def bench_attention(quick):
         lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True),
         flops=flops)
+    # forward + backward (backward: 2.5x the forward's products)
+    for x in (q, k, v, tq, tk, tv):
+        x.requires_grad_()
+    go, tgo = pair((B, H, T, D), "bfloat16", seed=10)
+
+    def step(sdpa, a, b, c, g):
+        sdpa(a, b, c, is_causal=True).backward(g)
+    row(f"causal sdpa fwd+bwd bf16 B{B} H{H} T{T} D{D}",
+        lambda: step(F.scaled_dot_product_attention, q, k, v, go),
+        lambda: step(torch.nn.functional.scaled_dot_product_attention, tq, tk, tv, tgo),
+        flops=3.5 * flops)
 
 
 def bench_adamw(quick):

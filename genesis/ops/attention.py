@@ -1,5 +1,6 @@
 """Attention: F.scaled_dot_product_attention (fused on the CPU: one op forward, one op
-backward) and F.multi_head_attention_forward, as torch.nn.functional's."""
+backward; on a backend with flash kernels, such as CUDA's, those when there is no mask
+and no dropout) and F.multi_head_attention_forward, as torch.nn.functional's."""
 import math
 import warnings
 
@@ -218,36 +219,102 @@ class _SdpaBackward(Function):
     @staticmethod
     def backward(ctx, aq, ak, av, am=None):
         g, q, k, v, m, st, pt, keep = ctx.saved_tensors
-        scale, dropout_p = ctx.info
-        be = g._be
-        cd = st.dtype
-        dt = _dt._by_np[cd]
-        P = _make(_t(be, st))                    # (..., L, S) from here on
-        Pd = _make(_t(be, pt)) if keep is not None else P
-        if keep is not None:
-            mk = _make(_t(be, keep)).to(dt) * (1.0 / (1.0 - dropout_p) if dropout_p < 1
-                                                else 0.0)
-        g, q, k, v = (x.to(dt) for x in (g, q, k, v))
-        dpp = g.matmul(v.transpose(-2, -1))
-        dp = dpp * mk if keep is not None else dpp
-        dpr = dp - (dp * P).sum(-1, keepdim=True)
-        ds = P * dpr
-        h = (aq.to(dt).matmul(k.transpose(-2, -1)) + q.matmul(ak.to(dt).transpose(-2, -1))) * scale
-        if am is not None:
-            h = h + am.to(dt)
-        t = (h * P).sum(-1, keepdim=True)
-        g_dp = P * (h - t)                       # through ds = P * (dp - r), with P fixed
-        g_p = dpr * h - dp * t                   # through P in the same formula
-        g_dpp = g_dp * mk if keep is not None else g_dp
-        av = av.to(dt)
-        gg = g_dpp.matmul(v) + Pd.matmul(av)
-        gv = g_dpp.transpose(-2, -1).matmul(g)
-        g_pd = g.matmul(av.transpose(-2, -1))    # through dv = Pd^T g
-        g_p = g_p + (g_pd * mk if keep is not None else g_pd)
-        gs = P * (g_p - (g_p * P).sum(-1, keepdim=True))    # softmax's backward
-        gq = (gs.matmul(k) + ds.matmul(ak.to(dt))) * scale
-        gk = (gs.transpose(-2, -1).matmul(q) + ds.transpose(-2, -1).matmul(aq.to(dt))) * scale
-        return gg, gq, gk, gv, (gs if m is not None else None), None
+        return _second_order(g, q, k, v, m, st, pt, keep, *ctx.info, aq, ak, av, am)
+
+
+def _second_order(g, q, k, v, m, st, pt, keep, scale, dropout_p, aq, ak, av, am):
+    """The gradients (g, q, k, v, mask, None) of attention's backward (dq, dk, dv[, dmask])
+    given theirs (aq, ak, av[, am]), from the keys-major probabilities st (pt after
+    dropout, with its keep mask), in genesis ops."""
+    be = g._be
+    cd = st.dtype
+    dt = _dt._by_np[cd]
+    P = _make(_t(be, st))                    # (..., L, S) from here on
+    Pd = _make(_t(be, pt)) if keep is not None else P
+    if keep is not None:
+        mk = _make(_t(be, keep)).to(dt) * (1.0 / (1.0 - dropout_p) if dropout_p < 1
+                                            else 0.0)
+    g, q, k, v = (x.to(dt) for x in (g, q, k, v))
+    dpp = g.matmul(v.transpose(-2, -1))
+    dp = dpp * mk if keep is not None else dpp
+    dpr = dp - (dp * P).sum(-1, keepdim=True)
+    ds = P * dpr
+    h = (aq.to(dt).matmul(k.transpose(-2, -1)) + q.matmul(ak.to(dt).transpose(-2, -1))) * scale
+    if am is not None:
+        h = h + am.to(dt)
+    t = (h * P).sum(-1, keepdim=True)
+    g_dp = P * (h - t)                       # through ds = P * (dp - r), with P fixed
+    g_p = dpr * h - dp * t                   # through P in the same formula
+    g_dpp = g_dp * mk if keep is not None else g_dp
+    av = av.to(dt)
+    gg = g_dpp.matmul(v) + Pd.matmul(av)
+    gv = g_dpp.transpose(-2, -1).matmul(g)
+    g_pd = g.matmul(av.transpose(-2, -1))    # through dv = Pd^T g
+    g_p = g_p + (g_pd * mk if keep is not None else g_pd)
+    gs = P * (g_p - (g_p * P).sum(-1, keepdim=True))    # softmax's backward
+    gq = (gs.matmul(k) + ds.matmul(ak.to(dt))) * scale
+    gk = (gs.transpose(-2, -1).matmul(q) + ds.transpose(-2, -1).matmul(aq.to(dt))) * scale
+    return gg, gq, gk, gv, (gs if m is not None else None), None
+
+
+class _Flash(Function):
+    """Attention by the backend's flash kernels (no mask, no dropout): the output and the
+    per-query log-sum-exp are all that is kept; backward recomputes the probabilities
+    block by block."""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, q, k, v, is_causal, scale):
+        out, stats = q._be.flash_attn_fwd(q._data, k._data, v._data, scale, is_causal)
+        ctx.info = (stats, is_causal, scale)
+        ctx.save_for_backward(q, k, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v = ctx.saved_tensors
+        grads = _FlashBackward.apply(g, q, k, v, (ctx.output._data,) + ctx.info)
+        return tuple(grads) + (None, None)
+
+
+class _FlashBackward(Function):
+    """dq, dk, dv by the flash backward kernels. Its own backward (double backward)
+    recomputes the probabilities whole and takes _SdpaBackward's formulas."""
+
+    @staticmethod
+    def forward(ctx, g, q, k, v, info):
+        oa, stats, is_causal, scale = info
+        dq, dk, dv = g._be.flash_attn_bwd(g._data, q._data, k._data, v._data, oa, stats,
+                                          scale, is_causal)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(g, q, k, v)
+            ctx.info = (is_causal, scale)
+        return dq, dk, dv
+
+    @staticmethod
+    def backward(ctx, aq, ak, av):
+        g, q, k, v = ctx.saved_tensors
+        is_causal, scale = ctx.info
+        st = _probs_t(q, k, is_causal, scale)
+        return _second_order(g, q, k, v, None, st, st, None, scale, 0.0, aq, ak, av,
+                             None)[:4] + (None,)
+
+
+def _probs_t(q, k, is_causal, scale):
+    """softmax(q k^T * scale [+ causal mask]) keys-major, (..., S, L), in the compute
+    dtype (float32 for float16/bfloat16)."""
+    be = q._be
+    qa, ka = q._data, k._data
+    if qa.dtype in _LOW:
+        qa, ka = be.astype(qa, _F32), be.astype(ka, _F32)
+    cd = qa.dtype
+    st = be.matmul(ka, be.multiply(_t(be, qa), cd.type(scale)))
+    if is_causal:
+        be.add(st, _causal_t(be, qa.shape[-2], ka.shape[-2], cd), out=st)
+    be.subtract(st, be.amax(st, axis=-2, keepdims=True), out=st)
+    be.exp(st, out=st)
+    be.divide(st, be.sum(st, axis=-2, keepdims=True), out=st)
+    return st
 
 
 def _rowdot(be, a, b):
@@ -341,6 +408,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if scale is None:
         e = query.shape[-1]
         scale = 1.0 / math.sqrt(e) if e else float("inf")
+    be = query._be
+    if (attn_mask is None and dropout_p == 0 and hasattr(be, "flash_attn_fwd")
+            and query.device == key.device == value.device
+            and be.flash_attn_supports(query._data, key._data, value._data)):
+        return _Flash.apply(query, key, value, bool(is_causal), float(scale))
     return _Sdpa.apply(query, key, value, attn_mask, float(dropout_p), bool(is_causal),
                        float(scale))
 

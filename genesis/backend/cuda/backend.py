@@ -511,3 +511,4 @@ from .norm import *  # noqa: E402,F401,F403
 from .softmax import *  # noqa: E402,F401,F403
 from .activation import *  # noqa: E402,F401,F403
 from .optim import *  # noqa: E402,F401,F403
+from .attention import *  # noqa: E402,F401,F403
