@@ -69,12 +69,10 @@ class Add(Function):
     def forward(ctx, a, b, alpha):
         if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
             x, y = a._data, b._data
-            if x.dtype == y.dtype and a._be is b._be and x.dtype != _BOOL:
+            if x.dtype == y.dtype and a._be is b._be:
                 return a._be.add(x, y)      # the common case: no promotion
         x, y = pair(a, b)       # checks that tensors a and b share a backend
         be = a._be if isinstance(a, Tensor) else b._be
-        if _res_dtype(x, y) == _BOOL and be is not _cpu:
-            return be.logical_or(x, y)      # device kernels would wrap True + True to 0
         if alpha != 1:
             ctx.alpha = alpha
             return _add_scaled(be, x, y, alpha, False)
@@ -1045,17 +1043,7 @@ def isneginf(input):
 
 def signbit(input):
     x, be = input._data, input._be
-    return _make(np.signbit(x) if be is _cpu else _signbit(be, x))
-
-
-def _signbit(be, x):
-    """np.signbit from primitives (the sign of a NaN is not seen: -nan gives False)."""
-    if x.dtype == _BOOL:
-        return be.full(x.shape, False, _BOOL)
-    r = be.less(x, 0)
-    if x.dtype in FLOAT_NP:     # -0.0 too, told apart by 1 / -0.0 = -inf
-        r = be.logical_or(r, be.logical_and(be.equal(x, 0), be.less(be.reciprocal(x), 0)))
-    return r
+    return _make(np.signbit(x) if be is _cpu else be.signbit(x))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -272,13 +272,18 @@ def test_unary_int_exact(name, dtype):
 
 @pytest.mark.parametrize("name", ["bitwise_and", "bitwise_or", "bitwise_xor",
                                   "logical_and", "logical_or", "logical_xor", "equal",
-                                  "maximum", "minimum"])
+                                  "maximum", "minimum", "add", "multiply"])
 def test_bool_binary_exact(name):
+    # add is logical or on bools (True + True stays True, no wrap), as NumPy's
     a, b = np.meshgrid([False, True], [False, True])
     a, b = a.ravel(), b.ravel()
     got, want = run(name, a, b), getattr(np, name)(a, b)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+    for scalar in (False, True):          # a bool scalar operand
+        got, want = run(name, a, scalar), getattr(np, name)(a, scalar)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("name", ["invert", "logical_not"])
@@ -292,8 +297,21 @@ def test_bool_unary_exact(name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_classification(dtype):
     x = values(dtype, -40, 40)
-    for name in ("isnan", "isinf", "isfinite"):
+    for name in ("isnan", "isinf", "isfinite", "signbit"):
         np.testing.assert_array_equal(run(name, x), getattr(np, name)(x))
+    # the sign of a NaN and of zero
+    x = np.array([-np.nan, np.nan, -0.0, 0.0], dtype)
+    np.testing.assert_array_equal(run("signbit", x), np.signbit(x))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.bool_, np.float16])
+def test_signbit_other_dtypes(dtype):
+    x = np.array([-3, 0, 2, 1], dtype) if dtype != np.bool_ else np.array([True, False])
+    if dtype == np.float16:
+        x = np.array([-np.nan, -0.0, 0.0, -2.0], dtype)
+    got = run("signbit", x)
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, np.signbit(x))
 
 
 @pytest.mark.parametrize("fn", ["atan2", "fmod", "remainder", "floor_divide", "asin",

@@ -253,7 +253,7 @@ for _name in _FLOAT_UNARY:
     globals()[_name] = _unary(_name, float_only=True)
 for _name in ("negative", "absolute", "sign", "floor", "ceil", "rint", "trunc", "invert"):
     globals()[_name] = _unary(_name)
-for _name in ("isnan", "isinf", "isfinite", "logical_not"):
+for _name in ("isnan", "isinf", "isfinite", "logical_not", "signbit"):
     globals()[_name] = _unary(_name, result=_BOOL)
 
 
@@ -277,15 +277,17 @@ def _binary(op, result=None):
             return _binary_swapped(op, x, y, out)
         _check_same_device(x, y)
         rdt = np.dtype(result) if result is not None else _result_dtype(x, y)
+        # on bools, bitwise ops and add (which would wrap in int1) are the logical ones
+        kop = _LOGICAL.get(op, op) if rdt == _BOOL else op
         y_scalar = not isinstance(y, DeviceArray)
         shape = x.shape if y_scalar else broadcast_shapes(x.shape, y.shape)
         o = _out(out, shape, rdt, x)
         cdt = _k.compute_dtype(_result_dtype(x, y) if result is not None else rdt)
         if y_scalar:
             _launch(_ew.binary_kernel, o.shape, (x, None, o), (_scalar_arg(y, cdt),),
-                    OP=op, CDT=cdt, Y_SCALAR=True)
+                    OP=kop, CDT=cdt, Y_SCALAR=True)
         else:
-            _launch(_ew.binary_kernel, o.shape, (x, y, o), (0,), OP=op, CDT=cdt,
+            _launch(_ew.binary_kernel, o.shape, (x, y, o), (0,), OP=kop, CDT=cdt,
                     Y_SCALAR=False)
         return o
     fn.__name__ = op
@@ -304,6 +306,8 @@ def _binary_swapped(op, x, y, out):
     return globals()[op](xa, y, out=out)
 
 
+_LOGICAL = {"add": "logical_or", "bitwise_and": "logical_and", "bitwise_or": "logical_or",
+            "bitwise_xor": "logical_xor"}
 _CMP = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
         "logical_and", "logical_or", "logical_xor")
 for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum", "power",

@@ -303,6 +303,11 @@ def _unary_math(x, OP: tl.constexpr):
         return tl.abs(x) == INF
     elif OP == "isfinite":
         return tl.abs(x) < INF
+    elif OP == "signbit":
+        if x.dtype.is_floating():
+            return _signbit(x)          # -0.0 and -nan too
+        else:
+            return x < 0
     else:
         tl.static_assert(False, "unknown unary op")
 
