@@ -16,7 +16,7 @@ from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
 FAMILIES = ["elementwise", "reduce", "matmul", "index", "random", "softmax", "norm",
-            "activation", "optim", "attention"]
+            "activation", "optim", "attention", "sort"]
 HOPPER = GPUTarget("cuda", 90, 32)
 
 

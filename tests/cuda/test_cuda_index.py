@@ -34,6 +34,8 @@ def host(d):
 
 def same(got, want):
     assert got.dtype == want.dtype and got.shape == want.shape, (got.shape, want.shape)
+    if got.dtype.name == "bfloat16":        # exact in float32, where NaN == NaN here
+        got, want = got.astype(np.float32), want.astype(np.float32)
     np.testing.assert_array_equal(got, want)
 
 
@@ -192,11 +194,12 @@ def test_add_at_mesh_scalar_and_view():
 
 
 @pytest.mark.parametrize("op", ["amax", "amin", "prod"])
-@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "int64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16", "int64",
+                                   "int32", "int8", "uint8", "bool"])
 def test_reduce_at(op, dtype):
     x = sample((5, 2), dtype)
     v = sample((6, 2), dtype, seed=6)
-    if dtype.startswith("float"):
+    if dtype.startswith("float") or dtype == "bfloat16":
         x[0, 0], v[2, 1] = np.nan, np.nan                # NaN propagates as np.maximum
     idx = np.array([1, 1, 2, 0, 1, 4])
     y, d = x.copy(), dev(x)
@@ -228,16 +231,15 @@ def test_sort_stable_nan_last(dtype, descending):
 
 @pytest.mark.parametrize("shape,axis", [((300,), 0), ((2, 3, 4), 1), ((5, 1), 1), ((3, 0), 1)])
 @pytest.mark.parametrize("dtype", ["float32", "bool"])
-def test_sort_shapes_long_rows_and_host_path(shape, axis, dtype, monkeypatch):
-    # 300 elements: several blocks of ranks and of comparisons per row
+def test_sort_shapes(shape, axis, dtype):
+    # 300 elements: several blocks of ranks and of comparisons per row (the merge passes
+    # of long rows: tests/cuda/test_cuda_sort.py)
     x = np.round(sample(shape, dtype))
     if dtype == "float32" and x.size > 3:
         x.reshape(-1)[[0, 3]] = [np.nan, -0.0]
     want = cpu.sort(x, axis, True, True)
-    for limit in (8192, 2):                           # the device kernel, the host stopgap
-        monkeypatch.setattr(cidx, "_SORT_MAX", limit)
-        for g, w in zip(cb.sort(dev(x), axis, True, True), want):
-            same(host(g), w)
+    for g, w in zip(cb.sort(dev(x), axis, True, True), want):
+        same(host(g), w)
 
 
 def test_unique_and_searchsorted():
@@ -310,3 +312,204 @@ def test_genesis_setitem_on_cuda():
         t[t < -0.5] = 0.0
         t[[1, 2], 0] = 5.0
     _close(c, g, 0)
+
+
+# ---------------------------------------------------------------- device-side indexing
+def _on_device(index):
+    """index with every array (and list) as a device array."""
+    return tuple(dev(np.asarray(i)) if isinstance(i, (list, np.ndarray)) else i
+                 for i in index)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int64", "bool"])
+@pytest.mark.parametrize("k", range(len(GET)))
+def test_device_index_arrays_getitem_and_setitem(k, dtype):
+    index = GET[k]
+    x = sample((3, 4, 5), dtype)
+    want = cpu.getitem(x, index)
+    same(host(cb.getitem(dev(x), _on_device(index))), want)
+    v = sample(want.shape, dtype, seed=1)
+    y, d = x.copy(), dev(x)
+    cpu.setitem(y, index, v)
+    cb.setitem(d, _on_device(index), dev(v))
+    same(host(d), y)
+
+
+SET_DUP = [
+    (np.array([1, 2, 1, 1, 0, -2]),),                              # negatives alias
+    (np.array([[0, 2], [2, 0], [0, 0]]), np.array([1, 1])),         # broadcast (3, 2)
+    (slice(None), np.array([4, 0, 4, -1], np.int32)),               # int32, plain dim first
+    (np.array([2, 2, 2]), slice(1, 3), np.array([0, 3, 0])),        # separated arrays
+    (np.array([1, 1]), slice(None), MASK[0]),                      # array with a mask
+]
+
+
+@pytest.mark.parametrize("k", range(len(SET_DUP)))
+@pytest.mark.parametrize("view", [False, True])
+def test_device_setitem_duplicates_last_write_wins(k, view):
+    base = sample((3, 5, 4), "float64")
+    y = base.copy()
+    d = dev(base)
+    if view:                                        # a reversed, strided target
+        sl = (slice(None, None, -1), slice(None), slice(None))
+        y, d = y[sl], cb.getitem(d, sl)
+    index = SET_DUP[k]
+    want = y[index].shape
+    v = rng(3).standard_normal(want)
+    y[index] = v
+    cb.setitem(d, _on_device(index), dev(v))
+    same(host(d), y)
+
+
+def test_device_index_syncs_once(monkeypatch):
+    calls = []
+    real = cb.to_host
+    monkeypatch.setattr(cidx._b, "to_host", lambda a: calls.append(a.shape) or real(a))
+    x = sample((5, 6), "float32")
+    d = dev(x)
+    i, j = dev(np.array([[4, -1], [0, 2]])), dev(np.array([5, -6]))
+    got = cb.getitem(d, (i, j))
+    assert calls == [(4,)]                # the extremes of both arrays in one copy
+    calls.clear()
+    cb.setitem(d, (i, j), 7.0)
+    assert calls == [(4,)]
+    monkeypatch.undo()
+    same(host(got), x[[[4, -1], [0, 2]], [5, -6]])
+    x[[[4, -1], [0, 2]], [5, -6]] = 7.0
+    same(host(d), x)
+
+
+@pytest.mark.parametrize("index,match", [
+    ((np.array([0, 3]),), "index 3 is out of bounds for axis 0 with size 3"),
+    ((slice(None), np.array([1, -5])), "index -5 is out of bounds for axis 1 with size 4"),
+    ((np.array([0]), np.array([7, 1])), "index 7 is out of bounds for axis 1 with size 4"),
+    ((np.array([0, 1]), np.array([0, 1, 2])), r"shape mismatch.*\(2,\) \(3,\)"),
+    ((np.ones((2, 4), bool),), "boolean index did not match"),
+    ((np.array([0.5]),), "integer"),
+])
+def test_device_index_errors(index, match):
+    x = sample((3, 4), "float32")
+    with pytest.raises(IndexError, match=match):
+        cpu.getitem(x, index)
+    with pytest.raises(IndexError, match=match):
+        cb.getitem(dev(x), _on_device(index))
+    with pytest.raises(IndexError, match=match):
+        cb.setitem(dev(x), _on_device(index), 1.0)
+
+
+def test_device_index_empty_and_float_empty():
+    x = sample((3, 4), "float32")
+    e = dev(np.array([], np.float32))                # empty float arrays index as int
+    same(host(cb.getitem(dev(x), (e,))), x[np.array([], np.int64)])
+    d = dev(x)
+    cb.setitem(d, (slice(None), e), 1.0)
+    same(host(d), x)
+    allfalse = dev(np.zeros((3, 4), bool))
+    same(host(cb.getitem(dev(x), (allfalse,))), x[np.zeros((3, 4), bool)])
+
+
+# ---------------------------------------------------------------- nonzero
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 4), (2, 3, 4), (2, 0, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16", "int8",
+                                   "int64", "bool"])
+def test_nonzero_shapes(shape, dtype):
+    x = sample(shape, dtype, seed=11)
+    if x.ndim == 2:
+        x[1] = 0
+    same(host(cb.nonzero(dev(x))), cpu.nonzero(x))
+
+
+def test_nonzero_special_values_zero_dim_and_views():
+    x = np.array([0.0, -0.0, np.nan, np.inf, 1e-45, 0.0], np.float32)
+    same(host(cb.nonzero(dev(x))), cpu.nonzero(x))
+    for v in (True, False):
+        same(host(cb.nonzero(dev(np.array(v)))), cpu.nonzero(np.array(v)))
+    same(host(cb.nonzero(dev(np.zeros((3, 2))))), cpu.nonzero(np.zeros((3, 2))))
+    y = sample((4, 6), "int64", seed=12) * (rng(13).random((4, 6)) < 0.5)
+    sl = (slice(None, None, -1), slice(1, None, 2))
+    same(host(cb.nonzero(cb.getitem(dev(y), sl))), cpu.nonzero(y[sl]))
+    same(host(cb.nonzero(cb.transpose(dev(y), (1, 0)))), cpu.nonzero(y.T))
+
+
+# ---------------------------------------------------------------- searchsorted
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16", "int64",
+                                   "int8", "bool"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_matches_numpy(dtype, side):
+    seq = np.sort(np.round(sample((13,), dtype, seed=14).astype(np.float64)).astype(
+        getattr(ml_dtypes, dtype, dtype)))               # many duplicates
+    vals = np.round(sample((3, 5), dtype, seed=15).astype(np.float64)).astype(seq.dtype)
+    if dtype.startswith("float") or dtype == "bfloat16":
+        seq[-2:] = np.nan                                # NaN sorts last
+        vals[0, :2] = np.nan
+    # ml_dtypes' bfloat16 compare is not NaN-aware: NumPy's answer in float32 (exact)
+    f = (lambda a: a.astype(np.float32)) if dtype == "bfloat16" else (lambda a: a)
+    want = np.searchsorted(f(seq), f(vals), side=side).astype(np.int64)
+    same(host(cb.searchsorted(dev(seq), dev(vals), side)), want)
+    # non-contiguous both: a strided sequence and transposed values
+    seq2 = np.repeat(seq, 2)
+    got = cb.searchsorted(cb.getitem(dev(seq2), (slice(None, None, 2),)),
+                          cb.transpose(dev(vals), (1, 0)), side)
+    same(host(got), want.T)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_sorter_edges_and_mixed_dtypes(side):
+    seq = np.array([5.0, np.nan, 1.0, 3.0, 3.0, 2.0])
+    sorter = np.argsort(seq, kind="stable")
+    vals = np.array([0.0, 3.0, 3.5, np.nan, 9.0, 1.0])
+    want = np.searchsorted(seq, vals, side=side, sorter=sorter)
+    same(host(cb.searchsorted(dev(seq), dev(vals), side, dev(sorter.astype(np.int32)))),
+         want.astype(np.int64))
+    for n in (0, 1, 2, 3, 4, 7, 8, 9):                 # every halving count
+        s = np.arange(n, dtype=np.float64)
+        v = np.arange(-1, n + 1) - 0.5 * (side == "left")
+        v = np.concatenate([v, np.arange(n, dtype=np.float64)])
+        same(host(cb.searchsorted(dev(s), dev(v), side)),
+             np.searchsorted(s, v, side=side).astype(np.int64))
+    ints = np.array([1, 3, 3, 8], np.int64)             # int sequence, float values
+    v = np.array([2.5, 3.0, 8.5])
+    same(host(cb.searchsorted(dev(ints), dev(v), side)),
+         np.searchsorted(ints, v, side=side).astype(np.int64))
+    got = host(cb.searchsorted(dev(ints), 3.5, side))     # a Python number: 0-d
+    assert got.shape == () and got.dtype == np.int64
+    assert got == np.searchsorted(ints, 3.5, side=side)
+    empty = cb.searchsorted(dev(ints), dev(np.zeros((2, 0))), side)
+    assert host(empty).shape == (2, 0)
+
+
+def test_searchsorted_errors():
+    with pytest.raises(ValueError, match="object too deep"):
+        cb.searchsorted(dev(np.zeros((2, 2))), dev(np.zeros(3)))
+    with pytest.raises(ValueError, match="side"):
+        cb.searchsorted(dev(np.zeros(2)), dev(np.zeros(3)), "middle")
+    with pytest.raises(ValueError, match="sorter.size must equal a.size"):
+        cb.searchsorted(dev(np.zeros(2)), dev(np.zeros(3)), "left", dev(np.arange(3)))
+
+
+@pytest.mark.parametrize("op", ["amax", "amin"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_reduce_at_contended_and_strided(op, dtype):
+    # 3000 values onto 4 rows of a reversed strided view: every lane of a block races
+    x = sample((8, 3), dtype, seed=16)
+    v = sample((3000, 3), dtype, seed=17)
+    idx = rng(18).integers(-4, 4, 3000)
+    if dtype != "int64":
+        v[1234, 2] = np.nan
+    y, d = x.copy(), dev(x)
+    sl = (slice(None, None, -2), slice(None))
+    cpu.reduce_at(op, y[sl], (idx,), v)
+    cb.reduce_at(op, cb.getitem(d, sl), (dev(idx),), dev(v))
+    same(host(d), y)
+
+
+def test_device_setitem_duplicates_over_more_dims_than_a_launch():
+    # B plus four plain dims that cannot merge: the launcher splits the walk
+    x = sample((4, 4, 4, 4, 4), "float32", seed=19)
+    index = (np.array([[1, 3], [1, -3]]), slice(None, None, 2), slice(None, None, 2),
+             slice(None, None, 2), slice(None, None, 2))
+    v = sample(x[index].shape, "float32", seed=20)
+    y, d = x.copy(), dev(x)
+    y[index] = v
+    cb.setitem(d, _on_device(index), dev(v))
+    same(host(d), y)

@@ -130,6 +130,8 @@ def test_mixing_devices_raises_as_torch():
     a = genesis.ones(3, device="cuda")
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         a + genesis.ones(3)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        genesis.ones(3) + a
     # a 0-dim CPU tensor is a scalar to a CUDA op, as in torch
     np.testing.assert_array_equal((a + genesis.tensor(2.0)).cpu().numpy(), [3, 3, 3])
 

@@ -516,3 +516,4 @@ from .softmax import *  # noqa: E402,F401,F403
 from .activation import *  # noqa: E402,F401,F403
 from .optim import *  # noqa: E402,F401,F403
 from .attention import *  # noqa: E402,F401,F403
+from .sort import *  # noqa: E402,F401,F403

@@ -1,19 +1,23 @@
 """Gather/scatter and indexing primitives (take_along_axis, put_along_axis, add_at,
-reduce_at, advanced getitem/setitem, nonzero, sort, unique, searchsorted), by
-kernels/index.py, in NumPy's semantics.
+reduce_at, advanced getitem/setitem, nonzero, searchsorted), by kernels/index.py, in
+NumPy's semantics (sort and unique are in sort.py).
 
 Every indexing primitive is NumPy advanced indexing, done in three steps:
 1. the basic part of the index (slices, None, and full slices where the arrays go) makes
    a view V of x;
-2. the index arrays are copied to the host (they are usually small): bounds are checked
-   there, negatives wrapped, and they become one int64 array of element offsets into V
-   over their broadcast shape B, uploaded once;
+2. the index arrays become one int64 array of element offsets into V over their
+   broadcast shape B. Host index arrays (NumPy, lists) are checked, wrapped and combined
+   on the host and uploaded once; when any index array is a DeviceArray everything stays
+   on the device: masks become coordinates by nonzero, the bounds of all integer arrays
+   are checked by one host copy of their extremes (NumPy's IndexError), negatives are
+   wrapped and the offsets summed by device elementwise ops;
 3. one kernel walks the canonical shape B + (V's plain dims), reading/writing
    ``V[plain offset + offsets[b]]``; the result (or the value) is a transposed view when
    NumPy puts B elsewhere than first.
-Host stopgaps (documented on each): nonzero, sort, unique, searchsorted copy to the host,
-compute with NumPy (genesis.backend.cpu) and copy back; they keep NumPy's results exactly.
+nonzero syncs once (for the number of nonzeros, as torch). reduce_at's prod is a serial
+kernel (its rounding depends on the order).
 """
+import math
 import operator
 
 import numpy as np
@@ -23,7 +27,7 @@ from .array import DeviceArray
 from .kernels import common as _k, index as _ki
 
 __all__ = ["advanced_getitem", "advanced_setitem", "take_along_axis", "put_along_axis",
-           "add_at", "reduce_at", "nonzero", "sort", "unique", "searchsorted"]
+           "add_at", "reduce_at", "nonzero", "searchsorted"]
 
 _I64 = np.dtype(np.int64)
 # add_at on dtypes without (portable) atomics accumulates in a wider scratch copy
@@ -32,19 +36,20 @@ _ATOMIC_SCRATCH = {"float16": np.float32, "bfloat16": np.float32, "int8": np.int
 
 
 # ---------------------------------------------------------------- index analysis
-def _host_index(i):
-    if isinstance(i, DeviceArray):
-        return _b.to_host(i)
-    return np.asarray(i)
+def _is_array(i):
+    return isinstance(i, (np.ndarray, DeviceArray))
 
 
 def _plan(x, index):
     """NumPy's advanced indexing of x by the tuple ``index`` as
-    (V, offsets, B, plain, perm): V a view of x, offsets a host int64 array of element
-    offsets into V of shape B, plain the V axes walked as they are, and perm the result
-    axes in canonical order (B first, then plain)."""
+    (V, offsets, B, plain, perm, unique): V a view of x, offsets the int64 element offsets
+    into V over shape B (a host array when every index array is on the host, else a
+    device array, possibly a broadcast view), plain the V axes walked as they are, perm
+    the result axes in canonical order (B first, then plain), and unique whether the
+    offsets cannot repeat (only masks index)."""
     if not isinstance(index, tuple):
         index = (index,)
+    on_device = any(isinstance(i, DeviceArray) for i in index)
     items = []
     for i in index:
         if i is None or i is Ellipsis or isinstance(i, slice):
@@ -52,21 +57,21 @@ def _plan(x, index):
         elif isinstance(i, (bool, np.bool_)):
             items.append(bool(i))
         elif isinstance(i, (DeviceArray, np.ndarray, list, tuple)):
-            a = _host_index(i)
+            a = i if isinstance(i, DeviceArray) else np.asarray(i)
             if a.dtype.kind == "b" and a.ndim == 0:
-                items.append(bool(a))           # as a Python bool: a new axis
+                items.append(bool(a))           # as a Python bool: a new axis (syncs)
                 continue
             if a.dtype.kind not in "biu":
                 if a.size:
                     raise IndexError("arrays used as indices must be of integer (or "
                                      "boolean) type")
-                a = a.astype(_I64)
+                a = _b.astype(a, _I64) if isinstance(a, DeviceArray) else a.astype(_I64)
             items.append(a)
         else:
             items.append(operator.index(i))
     used = sum(1 if isinstance(i, (int, slice)) and not isinstance(i, bool) else
-               (i.ndim if isinstance(i, np.ndarray) and i.dtype.kind == "b" else
-                1 if isinstance(i, np.ndarray) else 0) for i in items)
+               (i.ndim if _is_array(i) and i.dtype.kind == "b" else
+                1 if _is_array(i) else 0) for i in items)
     if used > x.ndim:
         raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but "
                          f"{used} were indexed")
@@ -79,7 +84,9 @@ def _plan(x, index):
     else:
         items += [slice(None)] * (x.ndim - used)
 
-    basic, adv, slots = [], [], []   # adv: (V axis, x axis or None, int array)
+    # adv: (V axis, x axis or None, int array, checked: whether it is known in bounds)
+    basic, adv, slots = [], [], []
+    unique = True
     vax = xax = 0
     for s, i in enumerate(items):
         if i is None:
@@ -91,12 +98,13 @@ def _plan(x, index):
             xax += 1
         elif isinstance(i, bool):            # a 0-d mask: a new axis of 1 or 0 elements
             basic.append(None)
-            adv.append((vax, None, np.zeros(int(i), _I64)))
+            adv.append((vax, None, np.zeros(int(i), _I64), True))
             slots.append(s)
             vax += 1
         elif isinstance(i, int) or i.dtype.kind in "iu":
             basic.append(slice(None))
-            adv.append((vax, xax, np.asarray(i, _I64)))
+            adv.append((vax, xax, i if _is_array(i) else np.asarray(i, _I64), False))
+            unique = False
             slots.append(s)
             vax += 1
             xax += 1
@@ -107,46 +115,97 @@ def _plan(x, index):
                         f"boolean index did not match indexed array along axis {xax + d}; "
                         f"size of axis is {x.shape[xax + d]} but size of corresponding "
                         f"boolean axis is {i.shape[d]}")
-            for d, pos in enumerate(np.nonzero(i)):
+            if isinstance(i, DeviceArray):   # its coordinates stay on the device
+                pos = nonzero(i)
+                cols = [_b.getitem(pos, (slice(None), d)) for d in range(i.ndim)]
+            else:
+                cols = [p.astype(_I64, copy=False) for p in np.nonzero(i)]
+            for pos in cols:
                 basic.append(slice(None))
-                adv.append((vax, xax, pos.astype(_I64, copy=False)))
+                adv.append((vax, xax, pos, True))
                 vax += 1
                 xax += 1
             slots.append(s)
     V = _b.getitem(x, tuple(basic))
     try:
-        B = np.broadcast_shapes(*(a.shape for _, _, a in adv))
+        B = np.broadcast_shapes(*(a.shape for _, _, a, _ in adv))
     except ValueError:
         raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
-                         "with shapes " + " ".join(str(a.shape) for _, _, a in adv)) from None
-    item = V.itemsize
-    off = np.zeros(B, _I64)
-    for ax, xa, a in adv:
-        n = V.shape[ax]
-        if a.size:
-            lo, hi = int(a.min()), int(a.max())
-            if lo < -n or hi >= n:
-                bad = lo if lo < -n else hi
-                raise IndexError(f"index {bad} is out of bounds for axis {xa} with size {n}")
-            if lo < 0:
-                a = np.where(a < 0, a + n, a)
-        off = off + a * (V.strides[ax] // item)
-    adv_axes = {ax for ax, _, _ in adv}
+                         "with shapes " + " ".join(str(a.shape) for _, _, a, _ in adv)) \
+            from None
+    off = (_device_offsets if on_device else _host_offsets)(V, adv, B)
+    adv_axes = {ax for ax, _, _, _ in adv}
     plain = [d for d in range(V.ndim) if d not in adv_axes]
     nb = len(B)
     adjacent = slots == list(range(slots[0], slots[0] + len(slots)))
     # result axis of each canonical axis (B first, then plain)
     p = sum(1 for d in plain if d < adv[0][0]) if adjacent else 0
     perm = list(range(p, p + nb)) + list(range(p)) + list(range(p + nb, nb + len(plain)))
-    return V, np.ascontiguousarray(off), B, plain, perm
+    return V, off, B, plain, perm, unique
+
+
+def _out_of_bounds(lo, hi, n, xa):
+    if lo < -n or hi >= n:
+        bad = lo if lo < -n else hi
+        raise IndexError(f"index {bad} is out of bounds for axis {xa} with size {n}")
+
+
+def _host_offsets(V, adv, B):
+    item = V.itemsize
+    off = np.zeros(B, _I64)
+    for ax, xa, a, checked in adv:
+        n = V.shape[ax]
+        if a.size and not checked:
+            lo, hi = int(a.min()), int(a.max())
+            _out_of_bounds(lo, hi, n, xa)
+            if lo < 0:
+                a = np.where(a < 0, a + n, a)
+        off = off + a * (V.strides[ax] // item)
+    return np.ascontiguousarray(off)
+
+
+def _device_offsets(V, adv, B):
+    """The offsets by device elementwise ops. The bounds of every device index array are
+    checked at once by ONE host copy of all their extremes; host ones (such as
+    _along's aranges) are checked and wrapped on the host, then uploaded."""
+    ext, parts, arrs = {}, [], []
+    for k, (ax, xa, a, checked) in enumerate(adv):
+        if isinstance(a, np.ndarray):
+            if a.size and not checked:
+                ext[k] = int(a.min()), int(a.max())
+                if ext[k][0] < 0 and ext[k][0] >= -V.shape[ax]:
+                    a = np.where(a < 0, a + V.shape[ax], a)
+            a, checked = _b.from_host(a.astype(_I64, copy=False)), True
+        elif a.dtype != _I64:
+            a = _b.astype(a, _I64)
+        if a.size and not checked:
+            parts += [_b.reshape(_b.amin(a), (1,)), _b.reshape(_b.amax(a), (1,))]
+        arrs.append((ax, xa, a, checked or not a.size))
+    if parts:
+        host = iter(_b.to_host(_b.concatenate(parts)).tolist())
+        ext.update({k: (next(host), next(host)) for k, (_, _, _, checked) in
+                    enumerate(arrs) if not checked})
+    item = V.itemsize
+    off = None
+    for k, (ax, xa, a, checked) in enumerate(arrs):
+        n = V.shape[ax]
+        if k in ext:
+            lo, hi = ext[k]
+            _out_of_bounds(lo, hi, n, xa)
+            if lo < 0 and not checked:
+                a = _b.where(_b.less(a, 0), _b.add(a, n), a)
+        st = V.strides[ax] // item
+        term = a if st == 1 else _b.multiply(a, st)
+        off = term if off is None else _b.add(off, term)
+    return _b.broadcast_to(off, B)
 
 
 def _operands(V, off, B, plain):
-    """The canonical views: V over B + plain (B by stride 0) and the uploaded offsets
-    over the same shape (plain by stride 0)."""
+    """The canonical views: V over B + plain (B by stride 0) and the offsets (uploaded
+    if on the host) over the same shape (plain by stride 0)."""
     shape = tuple(B) + tuple(V.shape[d] for d in plain)
     xv = V.view_of(shape, (0,) * len(B) + tuple(V.strides[d] for d in plain), V.offset)
-    f = _b.from_host(off)
+    f = off if isinstance(off, DeviceArray) else _b.from_host(off)
     fv = f.view_of(shape, f.strides + (0,) * len(plain), f.offset)
     return shape, xv, fv
 
@@ -172,7 +231,7 @@ def _value(x, value, shape):
 # ---------------------------------------------------------------- getitem / setitem
 def advanced_getitem(x, index):
     """x[index] with integer arrays and/or boolean masks: a new contiguous array."""
-    V, off, B, plain, perm = _plan(x, index)
+    V, off, B, plain, perm, _ = _plan(x, index)
     shape, xv, fv = _operands(V, off, B, plain)
     rshape = [0] * len(shape)
     for k, r in enumerate(perm):
@@ -184,16 +243,23 @@ def advanced_getitem(x, index):
 
 def advanced_setitem(x, index, value):
     """x[index] = value in place; value broadcasts to the result shape, and of duplicate
-    targets the last write wins (as NumPy): duplicates are found on the host copy of the
-    offsets and only the last of each is written, so no two threads race."""
-    V, off, B, plain, perm = _plan(x, index)
+    targets the last write wins (as NumPy), so no two threads race: host offsets are
+    deduplicated on the host (only the last of each is written); device offsets by
+    claim_kernel (an atomic max of each row's ordinal per target) and a scatter that
+    writes only the winning rows."""
+    V, off, B, plain, perm, unique = _plan(x, index)
     shape, xv, fv = _operands(V, off, B, plain)
     rshape = [0] * len(shape)
     for k, r in enumerate(perm):
         rshape[r] = shape[k]
     v = _canonical(_value(x, value, tuple(rshape)), perm)
-    flat = off.reshape(-1)
-    if flat.size > 1:
+    rows = math.prod(B)
+    if isinstance(off, DeviceArray):
+        if not unique and rows > 1 and math.prod(shape):
+            _scatter_last(V, off, B, plain, shape, xv, v)
+            return
+    elif rows > 1:
+        flat = off.reshape(-1)
         _, first_rev = np.unique(flat[::-1], return_index=True)
         if first_rev.size < flat.size:
             keep = np.sort(flat.size - 1 - first_rev)
@@ -206,9 +272,32 @@ def advanced_setitem(x, index, value):
     _b._launch(_ki.scatter_kernel, shape, (xv, fv, v), ADD=False)
 
 
+def _scatter_last(V, off, B, plain, shape, xv, v):
+    """The scatter of advanced_setitem with device offsets that may repeat. Each
+    target's winner lives in an int64 scratch slot (off - lo) // g, over the span the
+    index axes reach in V (g the gcd of their strides): as large as the indexed part of
+    V."""
+    lo = hi = g = 0
+    for ax in range(V.ndim):
+        st = V.strides[ax] // V.itemsize
+        if ax not in plain and V.shape[ax] > 1 and st:
+            reach = (V.shape[ax] - 1) * st
+            lo, hi, g = lo + min(reach, 0), hi + max(reach, 0), math.gcd(g, st)
+    g = g or 1
+    win = _b.full(((hi - lo) // g + 1,), -1, _I64)
+    f = _b.reshape(_b.ascontiguousarray(off), (-1,))
+    _ki.claim_kernel[_k.grid(f.size)](f.arg(), win.arg(), lo, g, f.size, BLOCK=_k.BLOCK)
+    # each position's row, as an operand: _launch may split the walk into launches
+    rows = _b.arange(0, f.size, 1, _I64)
+    over = _b.reshape(f, B).strides + (0,) * (len(shape) - len(B))
+    _b._launch(_ki.scatter_last_kernel, shape,
+               (xv, f.view_of(shape, over, f.offset), v, rows.view_of(shape, over, 0)),
+               (win.arg(), lo, g))
+
+
 # ---------------------------------------------------------------- scatter with reduction
 def _scatter_args(x, index, values):
-    V, off, B, plain, perm = _plan(x, index)
+    V, off, B, plain, perm, _ = _plan(x, index)
     shape, xv, fv = _operands(V, off, B, plain)
     rshape = [0] * len(shape)
     for k, r in enumerate(perm):
@@ -235,13 +324,30 @@ def add_at(x, index, values):
 
 def reduce_at(op, x, index, values):
     """np.maximum/minimum/multiply.at(x, index, values) for op amax/amin/prod (NaN
-    propagates). A serial kernel walks the values in order (a documented stopgap: there
-    are no portable float max/min/mul atomics); exact and deterministic."""
+    propagates). amax/amin run in parallel by compare-and-swap loops on 32/64-bit bit
+    patterns (reduce_cas_kernel): exact, and independent of the order but for the sign
+    of equal zeros; narrower dtypes go through an int32/float32 scratch copy of x (exact
+    for max/min). prod stays a serial kernel walking the values in NumPy's order, as
+    the rounding of a float product depends on it (a documented stopgap: its cost is
+    serial in the number of values)."""
     if op not in ("amax", "amin", "prod"):
         raise ValueError(f"reduce_at: unknown op {op!r}")
+    if op != "prod":
+        wide = _ATOMIC_SCRATCH.get(x.dtype.name)
+        if wide is not None:
+            tmp = _b.astype(x, wide)
+            if x.dtype.kind == "b" and isinstance(values, DeviceArray):
+                values = _b.astype(values, np.int32)
+            reduce_at(op, tmp, index, values)
+            _b.copyto(x, _b.not_equal(tmp, 0) if x.dtype.kind == "b" else tmp)
+            return
     shape, xv, fv, v = _scatter_args(x, index, values)
-    _b._launch(_ki.reduce_serial_kernel, shape, (xv, fv, v), OP=op,
-               CDT=_k.compute_dtype(x.dtype))
+    cdt = _k.compute_dtype(x.dtype)
+    if op == "prod":
+        _b._launch(_ki.reduce_serial_kernel, shape, (xv, fv, v), OP=op, CDT=cdt)
+    else:
+        _b._launch(_ki.reduce_cas_kernel, shape, (xv, fv, v), OP=op, CDT=cdt,
+                   IT=_k.tl.int32 if x.itemsize == 4 else _k.tl.int64)
 
 
 # ---------------------------------------------------------------- along an axis
@@ -275,58 +381,51 @@ def put_along_axis(x, idx, values, axis):
     advanced_setitem(x, _along(x, idx, axis), values)
 
 
-# ---------------------------------------------------------------- host stopgaps
+# ---------------------------------------------------------------- nonzero, searchsorted
 def nonzero(x):
-    """np.argwhere: int64 (n, ndim). Stopgap: counts and positions on a host copy."""
-    return _b.from_host(np.argwhere(_b.to_host(x)).astype(_I64, copy=False))
-
-
-_SORT_MAX = 8192      # longer rows: the O(n^2) rank kernel loses to a host sort
-
-
-def sort(x, axis, descending=False, stable=False):
-    """(values, int64 indices) along axis, always stable, NaN last (first when
-    descending) as the CPU backend. Rows up to _SORT_MAX elements sort on the device by
-    rank_sort_kernel; longer rows are a stopgap: sorted on a host copy by
-    genesis.backend.cpu.sort."""
-    axis = operator.index(axis) % max(x.ndim, 1)
-    n = x.shape[axis] if x.ndim else 1
-    if n > _SORT_MAX:
-        from .. import cpu
-        vals, idx = cpu.sort(_b.to_host(x), axis, descending, stable)
-        return _b.from_host(vals), _b.from_host(idx)
-    order = [d for d in range(x.ndim) if d != axis] + [axis]
-    xc = _b.ascontiguousarray(_b.transpose(x, order)) if x.ndim else x
-    vals = DeviceArray.empty(xc.shape, x.dtype, x.device_index)
-    idx = DeviceArray.empty(xc.shape, _I64, x.device_index)
-    if x.size:
-        rows = x.size // n
-        bi = min(128, 1 << (n - 1).bit_length())
-        cdt = _k.compute_dtype(np.int32 if x.dtype.kind == "b" else x.dtype)
-        _ki.rank_sort_kernel[(rows, -(-n // bi))](
-            xc.arg(), vals.arg(), idx.arg(), n, DESC=bool(descending), CDT=cdt, BI=bi,
-            BJ=min(bi, 64))
-    if x.ndim <= 1 or axis == x.ndim - 1:
-        return vals, idx
-    back = [0] * x.ndim
-    for k, d in enumerate(order):
-        back[d] = k
-    return (_b.ascontiguousarray(_b.transpose(vals, back)),
-            _b.ascontiguousarray(_b.transpose(idx, back)))
-
-
-def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None):
-    """np.unique (every NaN its own value). Stopgap on a host copy."""
-    from .. import cpu
-    r = cpu.unique(_b.to_host(x), sorted, return_inverse, return_counts, axis)
-    if isinstance(r, tuple):
-        return tuple(_b.from_host(a) for a in r)
-    return _b.from_host(r)
+    """np.argwhere: int64 (n, ndim). The running count of nonzeros (a device cumsum)
+    gives each nonzero element its row; one host sync reads n to size the result."""
+    mask = _b.reshape(_b.not_equal(x, 0), (-1,))
+    if mask.size == 0:
+        return DeviceArray.empty((0, x.ndim), _I64, x.device_index)
+    cs = _b.cumsum(mask, dtype=_I64)
+    n = int(_b.getitem(cs, (-1,)))
+    out = DeviceArray.empty((n, x.ndim), _I64, x.device_index)
+    if n and x.ndim:
+        shp = _b.from_host(np.asarray(x.shape, _I64))
+        _ki.nonzero_kernel[_k.grid(mask.size)](mask.arg(), cs.arg(), shp.arg(), out.arg(),
+                                               mask.size, NDIM=x.ndim, BLOCK=_k.BLOCK)
+    return out
 
 
 def searchsorted(sorted_seq, values, side="left", sorter=None):
-    """np.searchsorted -> int64. Stopgap on host copies."""
-    host = [_b.to_host(a) if isinstance(a, DeviceArray) else a
-            for a in (sorted_seq, values, sorter)]
-    r = np.searchsorted(host[0], host[1], side=side, sorter=host[2])
-    return _b.from_host(np.asarray(r, _I64))
+    """np.searchsorted -> int64 of values' shape: a binary search per value on the
+    device (searchsorted_kernel), NaN after every number as NumPy. Both operands
+    compare in their NumPy result dtype. Out-of-range sorter entries are clamped
+    rather than raising as NumPy."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
+    a = sorted_seq if isinstance(sorted_seq, DeviceArray) else _b.from_host(
+        np.asarray(sorted_seq))
+    if a.ndim != 1:
+        raise ValueError("object too deep for desired array" if a.ndim > 1 else
+                         "object of too small depth for desired array")
+    rdt = _b._result_dtype(a, values)
+    v = values if isinstance(values, DeviceArray) else \
+        _b.from_host(np.asarray(values, rdt))
+    srt = a
+    if sorter is not None:
+        srt = sorter if isinstance(sorter, DeviceArray) else \
+            _b.from_host(np.asarray(sorter))
+        if srt.dtype.kind not in "iu":
+            raise TypeError("sorter must only contain integers")
+        if srt.shape != a.shape:
+            raise ValueError("sorter.size must equal a.size")
+    out = DeviceArray.empty(v.shape, _I64, a.device_index)
+    m = a.size
+    cdt = _k.compute_dtype(np.int32 if rdt.kind == "b" else rdt)
+    _b._launch(_ki.searchsorted_kernel, v.shape, (v, out),
+               (a.arg(), srt.arg(), m, a.strides[0] // a.itemsize,
+                srt.strides[0] // srt.itemsize, m.bit_length()),
+               RIGHT=side == "right", HAS_SORTER=sorter is not None, CDT=cdt)
+    return out

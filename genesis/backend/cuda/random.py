@@ -14,7 +14,6 @@ import numpy as np
 
 from .array import DeviceArray
 from .kernels import common as _k, random as _kr
-from . import runtime
 
 __all__ = ["uniform", "normal", "randint", "randperm"]
 
@@ -122,16 +121,13 @@ def randint(gen, low, high, shape, dtype):
 
 
 def randperm(gen, n, dtype):
-    """Random 64-bit keys drawn on the device, argsorted on the host.
-    STOPGAP: the host round trip (and NumPy's sort) costs O(n) transfers; a device sort
-    (radix sort of the keys carrying indices) should replace it."""
+    """Random 64-bit keys drawn on the device and argsorted there (sort.py's stable
+    sort): a uniformly random permutation but for the ~n^2/2^65 chance of equal keys."""
+    from .backend import astype
+    from .sort import sort
     n = int(n)
+    if n == 0:
+        return _empty(gen, (0,), dtype)
     keys = randint(gen, -(1 << 63), 1 << 63, (n,), np.int64)
-    host = np.empty(n, np.int64)
-    if n:
-        runtime.copy_device_to_host(host, keys.data_ptr(), host.nbytes, keys.device_index)
-    perm = np.argsort(host, kind="stable").astype(dtype, copy=False)
-    out = _empty(gen, (n,), perm.dtype)
-    if n:
-        runtime.copy_host_to_device(out.data_ptr(), perm, perm.nbytes, out.device_index)
-    return out
+    perm = sort(keys, 0)[1]
+    return perm if np.dtype(dtype) == perm.dtype else astype(perm, dtype)
