@@ -1,6 +1,5 @@
 """Attention: F.scaled_dot_product_attention (fused on the CPU: one op forward, one op
-backward; on a backend with flash kernels, such as CUDA's, those when there is no mask
-and no dropout) and F.multi_head_attention_forward, as torch.nn.functional's."""
+backward; on a backend with flash kernels, such as CUDA's, those when there is no mask) and F.multi_head_attention_forward, as torch.nn.functional's."""
 import math
 import warnings
 
@@ -258,15 +257,20 @@ def _second_order(g, q, k, v, m, st, pt, keep, scale, dropout_p, aq, ak, av, am)
 
 
 class _Flash(Function):
-    """Attention by the backend's flash kernels (no mask, no dropout): the output and the
-    per-query log-sum-exp are all that is kept; backward recomputes the probabilities
-    block by block."""
+    """Attention by the backend's flash kernels (no mask): the output and per-query
+    softmax statistics are all that is kept (with dropout, the Philox seed and offset
+    its mask was drawn from); backward recomputes the probabilities block by block."""
     _save_output = True
 
     @staticmethod
-    def forward(ctx, q, k, v, is_causal, scale):
-        out, stats = q._be.flash_attn_fwd(q._data, k._data, v._data, scale, is_causal)
-        ctx.info = (stats, is_causal, scale)
+    def forward(ctx, q, k, v, is_causal, scale, dropout_p):
+        gen = None
+        if dropout_p > 0:
+            from ..random import _gen
+            gen = _gen(None, q._be, q)
+        out, stats, rng = q._be.flash_attn_fwd(q._data, k._data, v._data, scale, is_causal,
+                                               dropout_p, gen)
+        ctx.info = (stats, is_causal, scale, dropout_p, rng)
         ctx.save_for_backward(q, k, v)
         return out
 
@@ -274,29 +278,43 @@ class _Flash(Function):
     def backward(ctx, g):
         q, k, v = ctx.saved_tensors
         grads = _FlashBackward.apply(g, q, k, v, (ctx.output._data,) + ctx.info)
-        return tuple(grads) + (None, None)
+        return tuple(grads) + (None, None, None)
 
 
 class _FlashBackward(Function):
     """dq, dk, dv by the flash backward kernels. Its own backward (double backward)
-    recomputes the probabilities whole and takes _SdpaBackward's formulas."""
+    recomputes the probabilities (and the dropout mask) whole and takes _SdpaBackward's
+    formulas."""
 
     @staticmethod
     def forward(ctx, g, q, k, v, info):
-        oa, stats, is_causal, scale = info
+        oa, stats, is_causal, scale, dropout_p, rng = info
         dq, dk, dv = g._be.flash_attn_bwd(g._data, q._data, k._data, v._data, oa, stats,
-                                          scale, is_causal)
+                                          scale, is_causal, dropout_p, rng)
         if ctx.needs_input_grad:
             ctx.save_for_backward(g, q, k, v)
-            ctx.info = (is_causal, scale)
+            ctx.info = (is_causal, scale, dropout_p, rng)
         return dq, dk, dv
 
     @staticmethod
     def backward(ctx, aq, ak, av):
         g, q, k, v = ctx.saved_tensors
-        is_causal, scale = ctx.info
-        st = _probs_t(q, k, is_causal, scale)
-        return _second_order(g, q, k, v, None, st, st, None, scale, 0.0, aq, ak, av,
+        is_causal, scale, dropout_p, rng = ctx.info
+        st = pt = _probs_t(q, k, is_causal, scale)
+        keep = None
+        if dropout_p > 0:
+            be = q._be
+            S, L = st.shape[-2:]
+            # the mask covers the batch of q, k and v broadcast together
+            batch = tuple(np.broadcast_shapes(st.shape[:-2], v.shape[:-2]))
+            if batch != st.shape[:-2]:
+                st = be.ascontiguousarray(be.broadcast_to(st, batch + (S, L)))
+            keep = _t(be, be.flash_attn_dropout_mask(batch, L, S, dropout_p, rng,
+                                                     st.device_index))
+            pt = be.multiply(st, keep)
+            if dropout_p < 1:
+                be.multiply(pt, st.dtype.type(1.0 / (1.0 - dropout_p)), out=pt)
+        return _second_order(g, q, k, v, None, st, pt, keep, scale, dropout_p, aq, ak, av,
                              None)[:4] + (None,)
 
 
@@ -409,10 +427,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         e = query.shape[-1]
         scale = 1.0 / math.sqrt(e) if e else float("inf")
     be = query._be
-    if (attn_mask is None and dropout_p == 0 and hasattr(be, "flash_attn_fwd")
+    if (attn_mask is None and hasattr(be, "flash_attn_fwd")
             and query.device == key.device == value.device
             and be.flash_attn_supports(query._data, key._data, value._data)):
-        return _Flash.apply(query, key, value, bool(is_causal), float(scale))
+        return _Flash.apply(query, key, value, bool(is_causal), float(scale),
+                            float(dropout_p))
     return _Sdpa.apply(query, key, value, attn_mask, float(dropout_p), bool(is_causal),
                        float(scale))
 

@@ -145,22 +145,93 @@ def test_flash_outputs_take_the_heads_inner_layout():
     # H * E) on them is a view
     q, k, v = (B.transpose(B.from_host(sample((2, 40, 3, 8), i)), (0, 2, 1, 3))
                for i in (1, 2, 3))
-    out, stats = B.flash_attn_fwd(q, k, v, 0.3, True)
+    out, stats, _ = B.flash_attn_fwd(q, k, v, 0.3, True)
     g = B.transpose(B.from_host(sample((2, 40, 3, 8), 4)), (0, 2, 1, 3))
     for a in (out,) + B.flash_attn_bwd(g, q, k, v, out, stats, 0.3, True):
         assert a.shape == (2, 3, 40, 8)
         assert B.transpose(a, (0, 2, 1, 3)).flags.c_contiguous
 
 
-def test_masks_and_dropout_take_the_composed_path(calls):
+def test_masks_and_float64_take_the_composed_path(calls):
     q, k, v = (genesis.tensor(sample((1, 2, 6, 8), i), device="cuda") for i in (1, 2, 3))
     F.scaled_dot_product_attention(q, k, v, attn_mask=genesis.ones(6, 6, dtype=genesis.bool,
                                                                    device="cuda"))
-    F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     F.scaled_dot_product_attention(q.double(), k.double(), v.double())     # float64
     assert calls == {"fwd": 0, "bwd": 0}
-    F.scaled_dot_product_attention(q, k, v, dropout_p=0.0)
+    F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     assert calls["fwd"] == 1
+
+
+def _gen():
+    from genesis.random import _gen as gen
+    return gen(None, B, genesis.device("cuda"))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_dropout_matches_reference(causal):
+    # the kernels' mask, materialized by flash_attn_dropout_mask, in a float64 reference:
+    # out = (P * keep / (1 - p)) v and its gradients
+    p, scale = 0.3, 0.35
+    q, k, v, g = (sample(s, i) for i, s in enumerate(((2, 2, 40, 8), (2, 2, 37, 8),
+                                                      (2, 2, 37, 12), (2, 2, 40, 12))))
+    dq_, dk_, dv_, dg = (B.from_host(a) for a in (q, k, v, g))
+    out, stats, rng = B.flash_attn_fwd(dq_, dk_, dv_, scale, causal, p, _gen())
+    grads = B.flash_attn_bwd(dg, dq_, dk_, dv_, out, stats, scale, causal, p, rng)
+    keep = B.to_host(B.flash_attn_dropout_mask((2, 2), 40, 37, p, rng, 0))
+    assert abs(keep.mean() - (1 - p)) < 0.05
+    q, k, v, g = (a.astype(np.float64) for a in (q, k, v, g))
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if causal:
+        s = np.where(np.arange(37)[None, :] <= np.arange(40)[:, None], s, -np.inf)
+    P = np.exp(s - s.max(-1, keepdims=True))
+    P /= P.sum(-1, keepdims=True)
+    drop = keep / (1 - p)
+    want_out = (P * drop) @ v
+    dpd = g @ np.swapaxes(v, -1, -2)
+    dp = dpd * drop
+    ds = P * (dp - (dp * P).sum(-1, keepdims=True))
+    want = [want_out, ds @ k * scale, np.swapaxes(ds, -1, -2) @ q * scale,
+            np.swapaxes(P * drop, -1, -2) @ g]
+    for what, got, w in zip(("out", "dq", "dk", "dv"), (out,) + grads, want):
+        err = np.abs(B.to_host(got) - w).max()
+        assert err <= 1e-5 * max(1.0, np.abs(w).max()), (what, err)
+
+
+def test_flash_dropout_follows_the_seed():
+    q, k, v = (genesis.tensor(sample((1, 2, 20, 8), i), device="cuda") for i in (1, 2, 3))
+    outs = []
+    for seed in (5, 5, 6):
+        genesis.manual_seed(seed)
+        outs.append(F.scaled_dot_product_attention(q, k, v, dropout_p=0.4).cpu().numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert not np.array_equal(outs[0], outs[2])
+    genesis.manual_seed(5)
+    full = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    np.testing.assert_array_equal(full.cpu().numpy(), 0)
+
+
+def test_flash_dropout_double_backward_by_finite_differences():
+    # with the seed fixed, the first-order gradients are a smooth function of q: the
+    # second-order gradient along a direction u equals the central difference of
+    # <grads, w> (float32, eps 1e-2: truncation and rounding well under 1e-3)
+    q, k, v, gw = (sample(s, i) for i, s in enumerate(((1, 2, 9, 8), (1, 2, 11, 8),
+                                                       (1, 2, 11, 6), (1, 2, 9, 6))))
+    ws = [sample(a.shape, 10 + i) for i, a in enumerate((q, k, v))]
+    u = sample(q.shape, 20)
+
+    def second(qa, create_graph):
+        genesis.manual_seed(3)
+        ts = [genesis.tensor(a, device="cuda", requires_grad=True) for a in (qa, k, v)]
+        out = F.scaled_dot_product_attention(*ts, dropout_p=0.25, is_causal=True)
+        loss = (out * genesis.tensor(gw, device="cuda")).sum()
+        grads = genesis.autograd.grad(loss, ts, create_graph=create_graph)
+        val = sum((gr * genesis.tensor(w, device="cuda")).sum() for gr, w in zip(grads, ws))
+        return val, ts
+    val, ts = second(q, True)
+    hq = genesis.autograd.grad(val, ts[0])[0].cpu().numpy()
+    eps = 1e-2
+    fd = (second(q + eps * u, False)[0].item() - second(q - eps * u, False)[0].item()) / (2 * eps)
+    assert abs((hq * u).sum() - fd) <= 1e-3 * max(1.0, abs(fd))
 
 
 @pytest.mark.parametrize("causal", [False, True])

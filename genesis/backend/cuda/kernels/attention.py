@@ -1,5 +1,6 @@
-"""Flash attention (forward and backward) for scaled_dot_product_attention without a mask
-or dropout, optionally causal (torch's top-left alignment: query i sees keys j <= i).
+"""Flash attention (forward and backward) for scaled_dot_product_attention without a mask,
+optionally causal (torch's top-left alignment: query i sees keys j <= i) and with dropout
+(DROPOUT: each score's keep bit from its own Philox counter, drawn again in backward).
 
 Every operand is addressed by (batch, head, row, feature) element strides, so the usual
 heads-inner layout ((B, L, H, E) seen as (B, H, L, E)) and broadcast batch dims (stride 0)
@@ -40,6 +41,16 @@ def _tile(ptr, rows, cols, s_row, s_col, n_rows, n_cols, UPCAST: tl.constexpr):
 
 
 @triton.jit
+def _keep(seed, offset, bh, L, S, qrow, kcol, p_drop):
+    """Whether score (qrow, kcol) of batch-head bh survives dropout: its own Philox
+    counter, offset + (bh * L + qrow) * S + kcol, whose top 24 bits as a uniform u in
+    [0, 1) keep it where u >= p (qrow, kcol broadcast to the tile)."""
+    c = offset + (bh * L + qrow.to(tl.int64)) * S + kcol
+    u = (tl.randint(seed, c) >> 8).to(tl.int32).to(tl.float32) * (1.0 / (1 << 24))
+    return u >= p_drop
+
+
+@triton.jit
 def _program(H, L_or_S, BLOCK: tl.constexpr, REVERSE: tl.constexpr):
     """(batch, head, block index, batch * H + head) of this program, 64-bit for the
     offsets; REVERSE visits the last (for causal
@@ -58,10 +69,10 @@ def _program(H, L_or_S, BLOCK: tl.constexpr, REVERSE: tl.constexpr):
 def attn_fwd_kernel(q, k, v, o, stats,
                     s_qb, s_qh, s_qm, s_qd, s_kb, s_kh, s_kn, s_kd,
                     s_vb, s_vh, s_vn, s_vd, s_ob, s_oh, s_om, s_od,
-                    H, L, S, DK, DV, qk_scale,
-                    CAUSAL: tl.constexpr, PREC: tl.constexpr, UPCAST: tl.constexpr,
-                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_DK: tl.constexpr,
-                    BLOCK_DV: tl.constexpr):
+                    H, L, S, DK, DV, qk_scale, seed, offset, p_drop, drop_scale,
+                    CAUSAL: tl.constexpr, DROPOUT: tl.constexpr, PREC: tl.constexpr,
+                    UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                    BLOCK_DK: tl.constexpr, BLOCK_DV: tl.constexpr):
     b, h, blk, bh = _program(H, L, BLOCK_M, CAUSAL)
     rm = blk * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = tl.arange(0, BLOCK_N)
@@ -88,7 +99,10 @@ def attn_fwd_kernel(q, k, v, o, stats,
         m_new = tl.maximum(m_i, tl.max(s, 1))
         p = tl.exp2(s - m_new[:, None])
         alpha = tl.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
+        l_i = l_i * alpha + tl.sum(p, 1)     # the normalizer sums before dropout
+        if DROPOUT:
+            keep = _keep(seed, offset, bh, L, S, rm[:, None], cols[None, :], p_drop)
+            p = tl.where(keep, p * drop_scale, 0)
         vt = _tile(vb, cols, dv, s_vn, s_vd, S, DV, UPCAST)
         acc = tl.dot(p.to(vt.dtype), vt, acc * alpha[:, None], input_precision=PREC,
                      out_dtype=tl.float32)
@@ -108,9 +122,9 @@ def attn_bwd_dq_kernel(q, k, v, o, do, stats, delta, dq,
                        s_qb, s_qh, s_qm, s_qd, s_kb, s_kh, s_kn, s_kd,
                        s_vb, s_vh, s_vn, s_vd, s_ob, s_oh, s_om, s_od,
                        s_gb, s_gh, s_gm, s_gd, s_db, s_dh, s_dm, s_dd,
-                       H, L, S, DK, DV, qk_scale, scale,
-                       CAUSAL: tl.constexpr, PREC: tl.constexpr, UPCAST: tl.constexpr,
-                       BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                       H, L, S, DK, DV, qk_scale, scale, seed, offset, p_drop, drop_scale,
+                       CAUSAL: tl.constexpr, DROPOUT: tl.constexpr, PREC: tl.constexpr,
+                       UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                        BLOCK_DK: tl.constexpr, BLOCK_DV: tl.constexpr):
     b, h, blk, bh = _program(H, L, BLOCK_M, CAUSAL)
     rm = blk * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -142,6 +156,9 @@ def attn_bwd_dq_kernel(q, k, v, o, do, stats, delta, dq,
         p = tl.where(ok, tl.exp2(s - mrow[:, None]) * rrow[:, None], 0)
         vt = _tile(vb, dv, cols, s_vd, s_vn, DV, S, UPCAST)             # (DV, N): v^T
         dp = tl.dot(got, vt, input_precision=PREC, out_dtype=tl.float32)
+        if DROPOUT:
+            keep = _keep(seed, offset, bh, L, S, rm[:, None], cols[None, :], p_drop)
+            dp = tl.where(keep, dp * drop_scale, 0)
         ds = p * (dp - d[:, None])
         kn = tl.trans(kt)
         acc = tl.dot(ds.to(kn.dtype), kn, acc, input_precision=PREC, out_dtype=tl.float32)
@@ -155,10 +172,11 @@ def attn_bwd_dkdv_kernel(q, k, v, do, stats, delta, dk_out, dv_out,
                          s_qb, s_qh, s_qm, s_qd, s_kb, s_kh, s_kn, s_kd,
                          s_vb, s_vh, s_vn, s_vd, s_gb, s_gh, s_gm, s_gd,
                          s_ab, s_ah, s_an, s_ad, s_cb, s_ch, s_cn, s_cd,
-                         H, L, S, DK, DV, qk_scale, scale,
-                         CAUSAL: tl.constexpr, PREC: tl.constexpr, UPCAST: tl.constexpr,
-                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                         BLOCK_DK: tl.constexpr, BLOCK_DV: tl.constexpr):
+                         H, L, S, DK, DV, qk_scale, scale, seed, offset, p_drop,
+                         drop_scale, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
+                         PREC: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr,
+                         BLOCK_N: tl.constexpr, BLOCK_DK: tl.constexpr,
+                         BLOCK_DV: tl.constexpr):
     # dK (strides s_a*) and dV (s_c*) cover the broadcast batch: the caller sums them over
     # the batch dims k and v broadcast along
     b, h, blk, bh = _program(H, S, BLOCK_N, False)
@@ -189,9 +207,15 @@ def attn_bwd_dkdv_kernel(q, k, v, do, stats, delta, dk_out, dv_out,
             ok = ok & (rn[:, None] <= qrows[None, :])
         pt = tl.where(ok, tl.exp2(st - mrow[None, :]) * rrow[None, :], 0)   # (N, M): P^T
         gt = _tile(gb, qrows, dv, s_gm, s_gd, L, DV, UPCAST)            # (M, DV)
-        acc_v = tl.dot(pt.to(gt.dtype), gt, acc_v, input_precision=PREC,
+        pdt = pt
+        if DROPOUT:
+            keep = _keep(seed, offset, bh, L, S, qrows[None, :], rn[:, None], p_drop)
+            pdt = tl.where(keep, pt * drop_scale, 0)
+        acc_v = tl.dot(pdt.to(gt.dtype), gt, acc_v, input_precision=PREC,
                        out_dtype=tl.float32)
         dpt = tl.dot(vt, tl.trans(gt), input_precision=PREC, out_dtype=tl.float32)
+        if DROPOUT:
+            dpt = tl.where(keep, dpt * drop_scale, 0)
         dst = pt * (dpt - drow[None, :])
         acc_k = tl.dot(dst.to(qtt.dtype), tl.trans(qtt), acc_k, input_precision=PREC,
                        out_dtype=tl.float32)
@@ -202,6 +226,15 @@ def attn_bwd_dkdv_kernel(q, k, v, do, stats, delta, dk_out, dv_out,
     tl.store(dv_out + b * s_cb + h * s_ch + rn64[:, None] * s_cn + dv[None, :] * s_cd,
              store_cast(acc_v, dv_out.dtype.element_ty),
              mask=(rn[:, None] < S) & (dv[None, :] < DV))
+
+
+@triton.jit
+def dropout_mask_kernel(keep, n, L, S, seed, offset, p_drop, BLOCK: tl.constexpr):
+    """The (B * H, L, S) keep mask the kernels above draw, for double backward."""
+    i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    row = i // S
+    ok = _keep(seed, offset, row // L, L, S, row % L, i % S, p_drop)
+    tl.store(keep + i, ok, mask=i < n)
 
 
 def blocks(d_max, itemsize, interpret):
@@ -237,14 +270,16 @@ def _strides(*ops):
 def _ints(*extra):
     out = {n: "i32" for n in ("H", "L", "S", "DK", "DV")}
     out.update({n: "fp32" for n in ("qk_scale",) + extra})
+    out.update(seed="i64", offset="i64", p_drop="fp32", drop_scale="fp32")
     return out
 
 
-def _aot(dtype, causal, d, prec="ieee"):
+def _aot(dtype, causal, d, prec="ieee", dropout=False):
     """The forward and both backward kernels for one dtype, mask and head dim, with the
     tiles and warps `blocks` gives a GPU."""
     bm, bn, warps, stages = blocks(d, 2 if dtype != "float32" else 4, False)
-    meta = dict(CAUSAL=causal, PREC=prec, UPCAST=False, BLOCK_DK=d, BLOCK_DV=d)
+    meta = dict(CAUSAL=causal, DROPOUT=dropout, PREC=prec, UPCAST=False, BLOCK_DK=d,
+                BLOCK_DV=d)
     opts = {"num_warps": warps, "num_stages": stages}
     fwd = dict(_sig("qkvo", dtype), **_strides("q", "k", "v", "o"), **_ints())
     dq = dict(_sig(("q", "k", "v", "o", "do"), dtype, ("stats", "delta"))
@@ -266,4 +301,8 @@ AOT_CASES = [
     *_aot("float16", True, 128), *_aot("float32", True, 64),
     *_aot("float32", False, 32, prec="tf32"), *_aot("bfloat16", True, 256),
     *_aot("float32", True, 128), *_aot("float32", False, 256),
+    *_aot("bfloat16", True, 64, dropout=True), *_aot("float32", False, 32, dropout=True),
+    (dropout_mask_kernel, {"keep": "*i1", "n": "i64", "L": "i32", "S": "i32", "seed": "i64",
+                           "offset": "i64", "p_drop": "fp32", "BLOCK": "constexpr"},
+     {"BLOCK": 1024}),
 ]
