@@ -71,7 +71,7 @@ def assert_params(gp, tp, dtype):
         np.testing.assert_allclose(to_np(a), to_np(b), **TOLS[dtype])
 
 
-def assert_state(gs, ts, dtype):
+def assert_state(gs, ts, dtype, tols=TOLS):
     """A genesis state_dict against torch's: layout, key order, step dtype, values."""
     assert sorted(gs) == sorted(ts) == ["param_groups", "state"]
     assert gs["param_groups"] == ts["param_groups"]
@@ -82,7 +82,7 @@ def assert_state(gs, ts, dtype):
         for k, v in st.items():
             assert str(sg[k].dtype).split(".")[-1] == str(v.dtype).split(".")[-1], k
             assert tuple(sg[k].shape) == tuple(v.shape), k
-            np.testing.assert_allclose(to_np(sg[k]), to_np(v), err_msg=k, **TOLS[dtype])
+            np.testing.assert_allclose(to_np(sg[k]), to_np(v), err_msg=k, **tols[dtype])
 
 
 def torch_state_to_genesis(sd):

@@ -6,6 +6,7 @@ from .adam import *  # noqa: F401,F403
 from .rmsprop import *  # noqa: F401,F403
 from .adagrad import *  # noqa: F401,F403
 from .lamb import *  # noqa: F401,F403
+from .extra import *  # noqa: F401,F403
 from . import lr_scheduler  # noqa: F401
 from .lr_scheduler import *  # noqa: F401,F403
 from .schedules import *  # noqa: F401,F403

@@ -37,6 +37,21 @@ def grad_of(opt, be, x, g, wd, maximize):
     return g
 
 
+def moments(opt, be, x, grad, m, v, lr, beta1, beta2, wd, decoupled, maximize):
+    """The first half of an Adam-family step (Adam, AdamW, NAdam, RAdam), in place: weight
+    decay (decoupled: x shrinks; else L2 into the gradient), then m <- lerp(m, g, 1 -
+    beta1) and v <- beta2 v + (1 - beta2) g^2. Returns the gradient used and scratch
+    slot 1, free again."""
+    if wd != 0 and decoupled:
+        be.multiply(x, 1 - lr * wd, out=x)
+    g = grad_of(opt, be, x, grad, 0 if decoupled else wd, maximize)
+    tmp = opt._scratch(be, x, 1)
+    lerp_(be, m, g, 1 - beta1, tmp)
+    be.multiply(v, beta2, out=v)
+    addcmul_(be, v, g, 1 - beta2, tmp)
+    return g, tmp
+
+
 def _step_low(be, x, g, m, v, vmax, lr, beta1, beta2, eps, wd, decoupled, maximize, step):
     """One Adam step on float16/bfloat16 arrays as torch's single-tensor code: each of its
     ops computed in float32 (its scalars unrounded, an ``alpha`` or an added scalar
@@ -147,15 +162,9 @@ class Adam(Optimizer):
                               beta2, eps, wd, decoupled, maximize, step)
                     p._bump_version()
                     continue
-                if wd != 0 and decoupled:
-                    be.multiply(x, 1 - lr * wd, out=x)
-                g = grad_of(self, be, x, p._grad._data, 0 if decoupled else wd, maximize)
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                tmp = self._scratch(be, x, 1)
-                lerp_(be, m, g, 1 - beta1, tmp)
-                be.multiply(v, beta2, out=v)
-                addcmul_(be, v, g, 1 - beta2, tmp)
-
+                _, tmp = moments(self, be, x, p._grad._data, m, v, lr, beta1, beta2, wd,
+                                 decoupled, maximize)
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
