@@ -17,6 +17,7 @@ from .ops.index import *  # noqa: F401,F403
 from .ops.nn import *  # noqa: F401,F403
 from .ops.extra_math import *  # noqa: F401,F403
 from .ops.extra_shape import *  # noqa: F401,F403
+from .ops.statistics import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import linalg, random as _random
